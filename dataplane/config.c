@@ -1,0 +1,927 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * migdp configuration. One table lists every key with its one value type (a parser and a
+ * formatter); the file, the --set overrides and the defaults all go through it. rte_cfgfile
+ * reads the file; a small scanner that follows rte_cfgfile's rules supplies what rte_cfgfile
+ * does not: line numbers, why a file is refused, and the lines it would skip or cut silently.
+ */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <rte_common.h>
+#include <rte_log.h>
+#include <rte_string_fns.h>
+#include <rte_cfgfile.h>
+
+#include "config.h"
+
+struct cfg_key;
+
+/* Parse @p v into @p dst, or say why not in @p why and return -EINVAL (dst unchanged). */
+typedef int (*cfg_parse_t)(const struct cfg_key *k, const char *v, void *dst, char *why,
+			   size_t n);
+/* Write the value at @p src into @p buf; "" when it is not set. */
+typedef void (*cfg_format_t)(const struct cfg_key *k, const void *src, char *buf, size_t n);
+
+struct cfg_type {
+	cfg_parse_t parse;
+	cfg_format_t format;
+};
+
+/* A name an enumerated key accepts; the first one of each value is the one written back. */
+struct cfg_name {
+	const char *name;
+	uint32_t value;
+};
+
+#define CFG_REQUIRED 0x1	/* finish() refuses the key left unset */
+#define CFG_POW2 0x2		/* integer: a power of two */
+#define CFG_HEX 0x4		/* integer: written back in hex */
+#define CFG_UNSET0 0x8		/* integer: 0 means not set */
+
+struct cfg_key {
+	const char *section;
+	const char *name;
+	const struct cfg_type *type;
+	size_t off, size;		/* target inside struct migdp_config */
+	uint64_t min, max;		/* integers, bandwidth */
+	const char *def;		/* default, parsed like any value; NULL: none */
+	const struct cfg_name *names;	/* enumerations */
+	unsigned int flags;
+};
+
+/* Longest line rte_cfgfile reads: its buffer, less '\n' and '\0'. */
+#define CFG_LINE_MAX (CFG_NAME_LEN + CFG_VALUE_LEN + 2)
+#define CFG_WHY_LEN 256
+#define CFG_VAL_LEN (MIGDP_DEVICE_LEN + 64)
+
+static int __rte_format_printf(3, 4)
+cfg_bad(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf != NULL && n > 0) {
+		va_start(ap, fmt);
+		vsnprintf(buf, n, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static char *
+cfg_strip(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Value types */
+
+static void
+cfg_store_uint(void *dst, size_t size, uint64_t v)
+{
+	uint16_t v16 = v;
+	uint32_t v32 = v;
+
+	memcpy(dst, size == 2 ? (void *)&v16 : size == 4 ? (void *)&v32 : (void *)&v, size);
+}
+
+static uint64_t
+cfg_load_uint(const void *src, size_t size)
+{
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	memcpy(size == 2 ? (void *)&v16 : size == 4 ? (void *)&v32 : (void *)&v64, src, size);
+	return size == 2 ? v16 : size == 4 ? v32 : v64;
+}
+
+/* Decimal, or hex after 0x; within [min, max]. */
+static int
+cfg_parse_uint(const struct cfg_key *k, const char *v, void *dst, char *why, size_t n)
+{
+	bool hex = v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+	unsigned long long x;
+	char *end;
+
+	errno = 0;
+	x = strtoull(v, &end, hex ? 16 : 10);
+	if (!isdigit((unsigned char)v[0]) || (hex && !isxdigit((unsigned char)v[2])) ||
+	    errno != 0 || *end != '\0')
+		return cfg_bad(why, n, "not a whole number");
+	if (x < k->min || x > k->max)
+		return cfg_bad(why, n, "must be %" PRIu64 "..%" PRIu64, k->min, k->max);
+	if ((k->flags & CFG_POW2) && (x & (x - 1)) != 0)
+		return cfg_bad(why, n, "must be a power of two in %" PRIu64 "..%" PRIu64,
+			       k->min, k->max);
+	cfg_store_uint(dst, k->size, x);
+	return 0;
+}
+
+static void
+cfg_format_uint(const struct cfg_key *k, const void *src, char *buf, size_t n)
+{
+	uint64_t x = cfg_load_uint(src, k->size);
+
+	if (x == 0 && (k->flags & CFG_UNSET0))
+		buf[0] = '\0';
+	else
+		snprintf(buf, n, (k->flags & CFG_HEX) ? "0x%" PRIx64 : "%" PRIu64, x);
+}
+
+static int
+cfg_parse_enum(const struct cfg_key *k, const char *v, void *dst, char *why, size_t n)
+{
+	const struct cfg_name *nm;
+	size_t len;
+
+	for (nm = k->names; nm->name != NULL; nm++) {
+		if (strcasecmp(nm->name, v) == 0) {
+			cfg_store_uint(dst, k->size, nm->value);
+			return 0;
+		}
+	}
+	len = snprintf(why, n, "must be one of");
+	for (nm = k->names; nm->name != NULL && len < n; nm++)
+		len += snprintf(why + len, n - len, "%s %s", nm == k->names ? "" : ",", nm->name);
+	return -EINVAL;
+}
+
+static void
+cfg_format_enum(const struct cfg_key *k, const void *src, char *buf, size_t n)
+{
+	uint64_t x = cfg_load_uint(src, k->size);
+	const struct cfg_name *nm;
+
+	for (nm = k->names; nm->name != NULL && nm->value != x; nm++)
+		;
+	snprintf(buf, n, "%s", nm->name != NULL ? nm->name : "");
+}
+
+static int
+cfg_parse_string(const struct cfg_key *k, const char *v, void *dst, char *why, size_t n)
+{
+	size_t len = strlen(v);
+
+	if (len >= k->size)
+		return cfg_bad(why, n, "longer than %zu characters", k->size - 1);
+	memcpy(dst, v, len + 1);
+	return 0;
+}
+
+static void
+cfg_format_string(const struct cfg_key *k __rte_unused, const void *src, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", (const char *)src);
+}
+
+/* Length of the prefix of @p s of the form @p shape ('x' a hex digit, '7' an octal digit,
+ * anything else itself), 0 when it does not match. */
+static size_t
+cfg_match_shape(const char *s, const char *shape)
+{
+	size_t i;
+
+	for (i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == 'x' ? !isxdigit((unsigned char)s[i]) :
+		    shape[i] == '7' ? s[i] < '0' || s[i] > '7' : s[i] != shape[i])
+			return 0;
+	return i;
+}
+
+/* A PCI address (0000:03:00.0 or 03:00.0) or a vdev (net_*), then optional ",devargs".
+ * Target: struct migdp_port_conf. */
+static int
+cfg_parse_device(const struct cfg_key *k __rte_unused, const char *v, void *dst, char *why,
+		 size_t n)
+{
+	struct migdp_port_conf *port = dst;
+	enum migdp_port_kind kind = MIGDP_PORT_PCI;
+	size_t len, i;
+
+	len = cfg_match_shape(v, "xxxx:xx:xx.7");
+	if (len == 0)
+		len = cfg_match_shape(v, "xx:xx.7");
+	if (len != 0 && strtoul(v + len - 4, NULL, 16) > 0x1f)
+		return cfg_bad(why, n, "PCI device number must be 00..1f");
+	if (len == 0 && strncmp(v, "net_", 4) == 0) {
+		kind = MIGDP_PORT_VDEV;
+		for (len = 4; isalnum((unsigned char)v[len]) || v[len] == '_'; len++)
+			;
+		if (len == 4)
+			len = 0;
+	}
+	if (len == 0 || (v[len] != '\0' && (v[len] != ',' || v[len + 1] == '\0')))
+		return cfg_bad(why, n, "must be a PCI address (0000:03:00.0 or 03:00.0) or a "
+			       "vdev (net_<driver><n>), then optional ,devargs");
+	for (i = len; v[i] != '\0'; i++)
+		if (isspace((unsigned char)v[i]))
+			return cfg_bad(why, n, "devargs must not hold spaces");
+	if (strlen(v) >= sizeof(port->device))
+		return cfg_bad(why, n, "longer than %zu characters", sizeof(port->device) - 1);
+	strcpy(port->device, v);
+	port->kind = kind;
+	return 0;
+}
+
+static void
+cfg_format_device(const struct cfg_key *k __rte_unused, const void *src, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", ((const struct migdp_port_conf *)src)->device);
+}
+
+/* "1,2,3": distinct lcore ids. Target: struct migdp_channels_conf. */
+static int
+cfg_parse_lcores(const struct cfg_key *k __rte_unused, const char *v, void *dst, char *why,
+		 size_t n)
+{
+	static const char form[] = "must be a comma-separated list of lcore ids, e.g. 1,2";
+	struct migdp_channels_conf *ch = dst;
+	uint32_t ids[MIGDP_MAX_CHANNELS];
+	unsigned int nb = 0, i;
+	unsigned long id;
+	char *end;
+
+	for (;;) {
+		while (isblank((unsigned char)*v))
+			v++;
+		errno = 0;
+		id = strtoul(v, &end, 10);
+		if (!isdigit((unsigned char)*v) || errno != 0)
+			return cfg_bad(why, n, form);
+		if (id >= RTE_MAX_LCORE)
+			return cfg_bad(why, n, "lcore %lu: must be 0..%d", id, RTE_MAX_LCORE - 1);
+		for (i = 0; i < nb; i++)
+			if (ids[i] == id)
+				return cfg_bad(why, n, "lcore %lu listed twice", id);
+		if (nb == MIGDP_MAX_CHANNELS)
+			return cfg_bad(why, n, "more than %d lcores", MIGDP_MAX_CHANNELS);
+		ids[nb++] = id;
+		for (v = end; isblank((unsigned char)*v); v++)
+			;
+		if (*v == '\0')
+			break;
+		if (*v++ != ',')
+			return cfg_bad(why, n, form);
+	}
+	memcpy(ch->lcores, ids, nb * sizeof(ids[0]));
+	ch->nb_lcores = nb;
+	return 0;
+}
+
+static void
+cfg_format_lcores(const struct cfg_key *k __rte_unused, const void *src, char *buf, size_t n)
+{
+	const struct migdp_channels_conf *ch = src;
+	size_t len = 0;
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < ch->nb_lcores && len < n; i++)
+		len += snprintf(buf + len, n - len, "%s%u", i ? "," : "", ch->lcores[i]);
+}
+
+static const char cfg_units[] = "kMGT";
+static const uint64_t cfg_unit_mult[] = {1000, 1000000, 1000000000, 1000000000000ULL};
+
+/* Bits per second: "0", "400k", "2.5G", "10G", "1T" (1000-based). */
+static int
+cfg_parse_bandwidth(const struct cfg_key *k, const char *v, void *dst, char *why, size_t n)
+{
+	const char *u;
+	uint64_t bps;
+	double x;
+	char *end;
+
+	errno = 0;
+	x = strtod(v, &end);
+	if (!isdigit((unsigned char)v[0]) || v[1] == 'x' || v[1] == 'X' || errno != 0)
+		return cfg_bad(why, n, "not a rate in bits per second, e.g. 0, 400k, 2500M, 10G");
+	if (*end != '\0') {
+		u = strchr(cfg_units, *end == 'K' ? 'k' : *end);
+		if (u == NULL || end[1] != '\0')
+			return cfg_bad(why, n, "unit must be k, M, G or T (bits per second), "
+				       "e.g. 10G");
+		x *= cfg_unit_mult[u - cfg_units];
+	}
+	if (x > (double)k->max)
+		return cfg_bad(why, n, "must be at most %" PRIu64 "G", k->max / 1000000000);
+	bps = (uint64_t)(x + 0.5);
+	if (bps != 0 && bps < 1000)
+		return cfg_bad(why, n, "must be 0 (line rate) or at least 1k");
+	memcpy(dst, &bps, sizeof(bps));
+	return 0;
+}
+
+static void
+cfg_format_bandwidth(const struct cfg_key *k __rte_unused, const void *src, char *buf,
+		     size_t n)
+{
+	uint64_t bps;
+	int i;
+
+	memcpy(&bps, src, sizeof(bps));
+	for (i = RTE_DIM(cfg_unit_mult) - 1; i >= 0; i--) {
+		if (bps != 0 && bps % cfg_unit_mult[i] == 0) {
+			snprintf(buf, n, "%" PRIu64 "%c", bps / cfg_unit_mult[i], cfg_units[i]);
+			return;
+		}
+	}
+	snprintf(buf, n, "%" PRIu64, bps);
+}
+
+/* A unicast IPv4 address as a dotted quad; stored in network order. */
+static int
+cfg_parse_ipv4(const struct cfg_key *k __rte_unused, const char *v, void *dst, char *why,
+	       size_t n)
+{
+	struct in_addr a;
+	uint32_t first;
+
+	if (inet_pton(AF_INET, v, &a) != 1)
+		return cfg_bad(why, n, "not an IPv4 address (a dotted quad such as 198.18.0.1)");
+	first = ntohl(a.s_addr) >> 24;
+	if (first == 0 || first == 127 || first >= 224)
+		return cfg_bad(why, n, "must be a unicast address (not 0/8, 127/8, multicast "
+			       "or reserved)");
+	memcpy(dst, &a.s_addr, sizeof(a.s_addr));
+	return 0;
+}
+
+static void
+cfg_format_ipv4(const struct cfg_key *k __rte_unused, const void *src, char *buf, size_t n)
+{
+	struct in_addr a;
+
+	memcpy(&a.s_addr, src, sizeof(a.s_addr));
+	if (a.s_addr == 0 || inet_ntop(AF_INET, &a, buf, n) == NULL)
+		buf[0] = '\0';
+}
+
+static int
+cfg_parse_mac(const struct cfg_key *k __rte_unused, const char *v, void *dst, char *why,
+	      size_t n)
+{
+	struct rte_ether_addr ea;
+
+	if (rte_ether_unformat_addr(v, &ea) != 0)
+		return cfg_bad(why, n, "not a MAC address (aa:bb:cc:dd:ee:ff)");
+	if (!rte_is_valid_assigned_ether_addr(&ea))
+		return cfg_bad(why, n, "must be a unicast, non-zero MAC");
+	memcpy(dst, &ea, sizeof(ea));
+	return 0;
+}
+
+static void
+cfg_format_mac(const struct cfg_key *k __rte_unused, const void *src, char *buf, size_t n)
+{
+	struct rte_ether_addr ea;
+
+	memcpy(&ea, src, sizeof(ea));
+	if (rte_is_zero_ether_addr(&ea))
+		buf[0] = '\0';
+	else
+		rte_ether_format_addr(buf, n, &ea);
+}
+
+/* A fraction 0..1, as "0.02" or "2%". */
+static int
+cfg_parse_fraction(const struct cfg_key *k __rte_unused, const char *v, void *dst, char *why,
+		   size_t n)
+{
+	double x;
+	char *end;
+
+	errno = 0;
+	x = strtod(v, &end);
+	if ((!isdigit((unsigned char)v[0]) && v[0] != '.') || v[1] == 'x' || v[1] == 'X' ||
+	    errno != 0 || end == v)
+		return cfg_bad(why, n, "not a fraction (0.02) or a percentage (2%%)");
+	if (*end == '%') {
+		x /= 100;
+		end++;
+	}
+	if (*end != '\0')
+		return cfg_bad(why, n, "not a fraction (0.02) or a percentage (2%%)");
+	if (!(x >= 0 && x <= 1))
+		return cfg_bad(why, n, "must be 0..1 (or 0%%..100%%)");
+	memcpy(dst, &x, sizeof(x));
+	return 0;
+}
+
+static void
+cfg_format_fraction(const struct cfg_key *k __rte_unused, const void *src, char *buf,
+		    size_t n)
+{
+	double x;
+
+	memcpy(&x, src, sizeof(x));
+	snprintf(buf, n, "%g", x);
+}
+
+static const struct cfg_type t_uint = {cfg_parse_uint, cfg_format_uint};
+static const struct cfg_type t_enum = {cfg_parse_enum, cfg_format_enum};
+static const struct cfg_type t_string = {cfg_parse_string, cfg_format_string};
+static const struct cfg_type t_device = {cfg_parse_device, cfg_format_device};
+static const struct cfg_type t_lcores = {cfg_parse_lcores, cfg_format_lcores};
+static const struct cfg_type t_bandwidth = {cfg_parse_bandwidth, cfg_format_bandwidth};
+static const struct cfg_type t_ipv4 = {cfg_parse_ipv4, cfg_format_ipv4};
+static const struct cfg_type t_mac = {cfg_parse_mac, cfg_format_mac};
+static const struct cfg_type t_fraction = {cfg_parse_fraction, cfg_format_fraction};
+
+/* ------------------------------------------------------------------------------------------ */
+/* The keys, grouped by section, in the order a dump writes them */
+
+static const struct cfg_name cfg_roles[] = {
+	{"source", MIGDP_ROLE_SOURCE}, {"destination", MIGDP_ROLE_DESTINATION}, {NULL, 0},
+};
+
+static const struct cfg_name cfg_log_levels[] = {
+	{"emerg", RTE_LOG_EMERG}, {"alert", RTE_LOG_ALERT}, {"crit", RTE_LOG_CRIT},
+	{"err", RTE_LOG_ERR}, {"warning", RTE_LOG_WARNING}, {"notice", RTE_LOG_NOTICE},
+	{"info", RTE_LOG_INFO}, {"debug", RTE_LOG_DEBUG}, {"emergency", RTE_LOG_EMERG},
+	{"critical", RTE_LOG_CRIT}, {"error", RTE_LOG_ERR}, {"warn", RTE_LOG_WARNING},
+	{NULL, 0},
+};
+
+#define FIELD(f) .off = offsetof(struct migdp_config, f), \
+	.size = sizeof(((struct migdp_config *)NULL)->f)
+#define KEY(s, k, t, f, d, fl) \
+	{.section = s, .name = k, .type = &(t), FIELD(f), .def = d, .flags = fl}
+#define UINT(s, k, f, lo, hi, d, fl) \
+	{.section = s, .name = k, .type = &t_uint, FIELD(f), .min = lo, .max = hi, .def = d, \
+	 .flags = fl}
+#define ENUM(s, k, f, nm, d, fl) \
+	{.section = s, .name = k, .type = &t_enum, FIELD(f), .names = nm, .def = d, .flags = fl}
+#define FRACTION(k) KEY("fault", #k, t_fraction, fault.k, "0", 0)
+
+static const struct cfg_key cfg_keys[] = {
+	ENUM("migdp", "role", role, cfg_roles, NULL, CFG_REQUIRED),
+	UINT("migdp", "session_id", session_id, 1, UINT64_MAX, NULL, CFG_HEX | CFG_UNSET0),
+	ENUM("migdp", "log_level", log_level, cfg_log_levels, "info", 0),
+	UINT("migdp", "idle_backoff_us", idle_backoff_us, 0, 100000, "0", 0),
+	UINT("migdp", "idle_polls", idle_polls, 1, 1000000, "64", 0),
+	UINT("migdp", "peer_timeout_ms", peer_timeout_ms, 100, 600000, "3000", 0),
+	UINT("migdp", "keepalive_ms", keepalive_ms, 10, 60000, "200", 0),
+	KEY("migdp", "shim_socket", t_string, shim_socket, NULL, 0),
+	KEY("port", "device", t_device, port, NULL, CFG_REQUIRED),
+	UINT("port", "mtu", port.mtu, 1500, 9000, "9000", 0),
+	UINT("port", "mbufs", port.mbufs, 0, (1u << 24) - 1, "0", 0),
+	UINT("port", "rx_desc", port.rx_desc, 64, 32768, "1024", CFG_POW2),
+	UINT("port", "tx_desc", port.tx_desc, 64, 32768, "1024", CFG_POW2),
+	UINT("port", "burst", port.burst, 1, 512, "32", 0),
+	UINT("channels", "count", channels.count, 1, MIGDP_MAX_CHANNELS, "1", 0),
+	KEY("channels", "lcores", t_lcores, channels, NULL, 0),
+	UINT("channels", "window", channels.window, 64, 32768, "1024", CFG_POW2),
+	{.section = "channels", .name = "max_bandwidth", .type = &t_bandwidth,
+	 FIELD(channels.max_bandwidth), .max = 10000000000000ULL, .def = "0"},
+	KEY("local", "ip", t_ipv4, local.ip, NULL, CFG_REQUIRED),
+	UINT("local", "udp_port", local.udp_port, 1, 65535, "47000", 0),
+	KEY("local", "mac", t_mac, local.mac, NULL, 0),
+	KEY("peer", "ip", t_ipv4, peer.ip, NULL, CFG_REQUIRED),
+	UINT("peer", "udp_port", peer.udp_port, 1, 65535, "47000", 0),
+	KEY("peer", "mac", t_mac, peer.mac, NULL, 0),
+	FRACTION(tx_drop), FRACTION(tx_dup), FRACTION(tx_reorder), FRACTION(tx_corrupt),
+	FRACTION(rx_drop), FRACTION(rx_dup), FRACTION(rx_reorder), FRACTION(rx_corrupt),
+	UINT("fault", "seed", fault.seed, 0, UINT64_MAX, "0", 0),
+};
+
+static_assert(RTE_DIM(cfg_keys) <= MIGDP_CONFIG_MAX_KEYS,
+	      "struct migdp_config origin[] and the loader's bit masks are too small");
+
+/* The key @p name of @p section; with @p name NULL, the first key of the section. */
+static const struct cfg_key *
+cfg_key_find(const char *section, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(cfg_keys); i++)
+		if (strcmp(cfg_keys[i].section, section) == 0 &&
+		    (name == NULL || strcmp(cfg_keys[i].name, name) == 0))
+			return &cfg_keys[i];
+	return NULL;
+}
+
+/* Why a key of @p section is unknown, listing what is known there (or the sections). */
+static void
+cfg_why_unknown(const char *section, char *why, size_t n)
+{
+	bool known = cfg_key_find(section, NULL) != NULL;
+	const char *prev = "";
+	size_t len;
+	unsigned int i;
+
+	if (known)
+		len = snprintf(why, n, "unknown key (known in [%s]:", section);
+	else
+		len = snprintf(why, n, "unknown section (known:");
+	for (i = 0; i < RTE_DIM(cfg_keys) && len < n; i++) {
+		if (known ? strcmp(cfg_keys[i].section, section) == 0 :
+		    strcmp(cfg_keys[i].section, prev) != 0)
+			len += snprintf(why + len, n - len, " %s",
+					known ? cfg_keys[i].name : cfg_keys[i].section);
+		prev = cfg_keys[i].section;
+	}
+	if (len < n)
+		snprintf(why + len, n - len, ")");
+}
+
+static void
+cfg_format(const struct migdp_config *cfg, const struct cfg_key *k, char *buf, size_t n)
+{
+	k->type->format(k, (const char *)cfg + k->off, buf, n);
+}
+
+static int
+cfg_apply(struct migdp_config *cfg, const struct cfg_key *k, const char *v, char *why,
+	  size_t n)
+{
+	if (v[0] == '\0')
+		return cfg_bad(why, n, "empty value");
+	return k->type->parse(k, v, (char *)cfg + k->off, why, n);
+}
+
+/* The one error message about a key: where it was set (file and line, --set, or the
+ * default), section, key, value and why. */
+static int
+cfg_fail_at(const struct migdp_config *cfg, const struct cfg_key *k, uint32_t origin,
+	    const char *value, const char *why, char *err, size_t errlen)
+{
+	char at[PATH_MAX + 16] = "";
+
+	if (origin == MIGDP_CONFIG_OVERRIDE)
+		return cfg_bad(err, errlen, "--set %s.%s=%s: %s", k->section, k->name, value, why);
+	if (origin != 0)
+		snprintf(at, sizeof(at), "%s:%u: ", cfg->path, origin);
+	else if (cfg->path[0] != '\0')
+		snprintf(at, sizeof(at), "%s: ", cfg->path);
+	return cfg_bad(err, errlen, "%s[%s] %s%s%s%s: %s", at, k->section, k->name,
+		       value[0] ? " = " : "", value, value[0] && origin == 0 ? " (default)" : "",
+		       why);
+}
+
+/* cfg_fail_at() about the current value of @p section / @p name (for finish()). */
+static int __rte_format_printf(6, 7)
+cfg_fail_key(const struct migdp_config *cfg, const char *section, const char *name, char *err,
+	     size_t errlen, const char *fmt, ...)
+{
+	const struct cfg_key *k = cfg_key_find(section, name);
+	char why[CFG_WHY_LEN], val[CFG_VAL_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	cfg_format(cfg, k, val, sizeof(val));
+	return cfg_fail_at(cfg, k, cfg->origin[k - cfg_keys], val, why, err, errlen);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The file, line by line, as rte_cfgfile reads it */
+
+/* Split one line (in place): *sec on a section header, *key on a key line. Returns NULL, or
+ * why rte_cfgfile would refuse the line, skip it silently or cut it. */
+static const char *
+cfg_scan_line(char *line, char **sec, char **key)
+{
+	char *p, *end, *val;
+
+	*sec = NULL;
+	*key = NULL;
+	line[strcspn(line, "\n")] = '\0';
+	if (strlen(line) > CFG_LINE_MAX)
+		return "line too long";
+	p = strchr(line, ';');
+	if (p != NULL && (p == line || p[-1] != '\\'))
+		*p = '\0';
+	p = cfg_strip(line);
+	if (*p == '\0')
+		return NULL;
+	if (*p == '[') {
+		end = strchr(p, ']');
+		if (end == NULL)
+			return "no ']' closing the section name";
+		*end = '\0';
+		*sec = cfg_strip(p + 1);
+		if (*cfg_strip(end + 1) != '\0')
+			return "text after ']'";
+		return **sec == '\0' || strlen(*sec) >= CFG_NAME_LEN ?
+			"section name empty or too long" : NULL;
+	}
+	if (*p == '#')
+		return "comments start with ';'";
+	val = strchr(p, '=');
+	if (val == NULL)
+		return "neither [section] nor key = value";
+	*val = '\0';
+	*key = cfg_strip(p);
+	if (**key == '\0' || strlen(*key) >= CFG_NAME_LEN)
+		return "key name empty or too long";
+	if (strlen(cfg_strip(val + 1)) >= CFG_VALUE_LEN)
+		return "value longer than 255 characters";
+	return NULL;
+}
+
+/*
+ * With @p key NULL: the first line rte_cfgfile would refuse, skip or cut, with the reason in
+ * @p why. Otherwise: the line of the @p nth (from 0) @p key of @p section, or of the section
+ * header when @p key is "". Returns the line number, 0 when there is none, or -errno.
+ */
+static int
+cfg_scan(const char *path, const char *section, const char *key, unsigned int nth, char *why,
+	 size_t n)
+{
+	char cur[CFG_NAME_LEN] = "", text[48], *line = NULL, *sec, *k, *t;
+	const char *bad;
+	size_t cap = 0;
+	int lineno = 0, found = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -errno;
+	while (found == 0 && getline(&line, &cap, f) >= 0) {
+		lineno++;
+		snprintf(text, sizeof(text), "%.*s", (int)strcspn(line, "\n"), line);
+		bad = cfg_scan_line(line, &sec, &k);
+		if (sec != NULL)
+			strlcpy(cur, sec, sizeof(cur));
+		if (bad == NULL && k != NULL && cur[0] == '\0')
+			bad = "key = value before any [section]";
+		if (key == NULL) {
+			if (bad == NULL)
+				continue;
+			t = cfg_strip(text);
+			if (*t != '[' && cur[0] != '\0')
+				snprintf(why, n, "[%s] %s: %s", cur, t, bad);
+			else
+				snprintf(why, n, "%s: %s", t, bad);
+			found = lineno;
+			continue;
+		}
+		if (strcmp(cur, section) == 0 &&
+		    ((sec != NULL && key[0] == '\0') ||
+		     (k != NULL && key[0] != '\0' && strcmp(k, key) == 0)) && nth-- == 0)
+			found = lineno;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+struct cfg_loader {
+	struct migdp_config *cfg;
+	struct rte_cfgfile *file;
+	uint64_t sections_seen;	/* bit: index of the section's first key */
+	uint64_t keys_seen;	/* bit: index of the key */
+	char *err;
+	size_t errlen;
+};
+
+static int
+cfg_load_entry(struct cfg_loader *l, const char *sec, const struct rte_cfgfile_entry *e)
+{
+	struct migdp_config *cfg = l->cfg;
+	const struct cfg_key *k = cfg_key_find(sec, e->name);
+	int line = cfg_scan(cfg->path, sec, e->name, 0, NULL, 0);
+	char why[CFG_WHY_LEN];
+	uint64_t bit;
+
+	if (k == NULL) {
+		cfg_why_unknown(sec, why, sizeof(why));
+		return cfg_bad(l->err, l->errlen, "%s:%d: [%s] %s: %s", cfg->path, line, sec,
+			       e->name, why);
+	}
+	bit = UINT64_C(1) << (k - cfg_keys);
+	if (l->keys_seen & bit)
+		return cfg_bad(l->err, l->errlen, "%s:%d: [%s] %s: repeated key (first set on "
+			       "line %d)", cfg->path, cfg_scan(cfg->path, sec, e->name, 1, NULL, 0),
+			       sec, e->name, line);
+	if (cfg_apply(cfg, k, e->value, why, sizeof(why)) < 0)
+		return cfg_fail_at(cfg, k, line, e->value, why, l->err, l->errlen);
+	l->keys_seen |= bit;
+	cfg->origin[k - cfg_keys] = line;
+	return 0;
+}
+
+static int
+cfg_load_section(struct cfg_loader *l, int index)
+{
+	const char *path = l->cfg->path;
+	struct rte_cfgfile_entry *ent;
+	const struct cfg_key *first;
+	char sec[CFG_NAME_LEN], why[CFG_WHY_LEN];
+	int n, i, ret = 0;
+	uint64_t bit;
+
+	n = rte_cfgfile_section_num_entries_by_index(l->file, sec, index);
+	first = cfg_key_find(sec, NULL);
+	if (first == NULL) {
+		cfg_why_unknown(sec, why, sizeof(why));
+		return cfg_bad(l->err, l->errlen, "%s:%d: [%s]: %s", path,
+			       cfg_scan(path, sec, "", 0, NULL, 0), sec, why);
+	}
+	/* rte_cfgfile keeps both copies but finds keys in the first only. */
+	bit = UINT64_C(1) << (first - cfg_keys);
+	if (l->sections_seen & bit)
+		return cfg_bad(l->err, l->errlen, "%s:%d: [%s]: repeated section (first on line "
+			       "%d)", path, cfg_scan(path, sec, "", 1, NULL, 0), sec,
+			       cfg_scan(path, sec, "", 0, NULL, 0));
+	l->sections_seen |= bit;
+	if (n <= 0)
+		return 0;
+	ent = calloc(n, sizeof(*ent));
+	if (ent == NULL)
+		return cfg_bad(l->err, l->errlen, "%s: out of memory", path);
+	n = rte_cfgfile_section_entries_by_index(l->file, index, sec, ent, n);
+	for (i = 0; ret == 0 && i < n; i++)
+		ret = cfg_load_entry(l, sec, &ent[i]);
+	free(ent);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* API */
+
+const char *
+migdp_role_name(enum migdp_role role)
+{
+	const struct cfg_name *nm;
+
+	for (nm = cfg_roles; nm->name != NULL; nm++)
+		if (nm->value == (uint32_t)role)
+			return nm->name;
+	return "";
+}
+
+int
+migdp_config_init(struct migdp_config *cfg)
+{
+	char why[CFG_WHY_LEN];
+	unsigned int i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < RTE_DIM(cfg_keys); i++)
+		if (cfg_keys[i].def != NULL &&
+		    cfg_apply(cfg, &cfg_keys[i], cfg_keys[i].def, why, sizeof(why)) < 0)
+			return -EINVAL;
+	return 0;
+}
+
+int
+migdp_config_load(struct migdp_config *cfg, const char *path, char *err, size_t errlen)
+{
+	static const struct rte_cfgfile_parameters params = {.comment_character = ';'};
+	struct cfg_loader l = {.cfg = cfg, .err = err, .errlen = errlen};
+	char why[CFG_WHY_LEN];
+	int line, nsec, s, ret = 0;
+
+	if (migdp_config_init(cfg) < 0)
+		return cfg_bad(err, errlen, "built-in defaults do not parse");
+	if (strlen(path) >= sizeof(cfg->path))
+		return cfg_bad(err, errlen, "%s: path too long", path);
+	strcpy(cfg->path, path);
+	line = cfg_scan(path, NULL, NULL, 0, why, sizeof(why));
+	if (line < 0)
+		return cfg_bad(err, errlen, "%s: %s", path, strerror(-line));
+	if (line > 0)
+		return cfg_bad(err, errlen, "%s:%d: %s", path, line, why);
+	/* Empty values reach our parsers, which say "empty value" with the line. */
+	l.file = rte_cfgfile_load_with_params(path, CFG_FLAG_EMPTY_VALUES, &params);
+	if (l.file == NULL)
+		return cfg_bad(err, errlen, "%s: rte_cfgfile cannot read it", path);
+	nsec = rte_cfgfile_num_sections(l.file, NULL, 0);
+	for (s = 0; ret == 0 && s < nsec; s++)
+		ret = cfg_load_section(&l, s);
+	rte_cfgfile_close(l.file);
+	return ret;
+}
+
+int
+migdp_config_set(struct migdp_config *cfg, const char *assignment, char *err, size_t errlen)
+{
+	char buf[2 * CFG_NAME_LEN + MIGDP_DEVICE_LEN], why[CFG_WHY_LEN];
+	char *eq, *dot, *sec, *name, *val;
+	const struct cfg_key *k;
+
+	if (strlen(assignment) >= sizeof(buf))
+		return cfg_bad(err, errlen, "--set %.32s...: too long", assignment);
+	strcpy(buf, assignment);
+	eq = strchr(buf, '=');
+	dot = strchr(buf, '.');
+	if (eq == NULL || dot == NULL || dot > eq)
+		return cfg_bad(err, errlen, "--set %s: expected section.key=value", assignment);
+	*eq = '\0';
+	*dot = '\0';
+	sec = cfg_strip(buf);
+	name = cfg_strip(dot + 1);
+	val = cfg_strip(eq + 1);
+	k = cfg_key_find(sec, name);
+	if (k == NULL) {
+		cfg_why_unknown(sec, why, sizeof(why));
+		return cfg_bad(err, errlen, "--set %s: %s", assignment, why);
+	}
+	if (cfg_apply(cfg, k, val, why, sizeof(why)) < 0)
+		return cfg_fail_at(cfg, k, MIGDP_CONFIG_OVERRIDE, val, why, err, errlen);
+	cfg->origin[k - cfg_keys] = MIGDP_CONFIG_OVERRIDE;
+	return 0;
+}
+
+int
+migdp_config_finish(struct migdp_config *cfg, char *err, size_t errlen)
+{
+	struct migdp_channels_conf *ch = &cfg->channels;
+	struct migdp_port_conf *port = &cfg->port;
+	char val[CFG_VAL_LEN];
+	unsigned int i;
+	uint64_t need;
+
+	for (i = 0; i < RTE_DIM(cfg_keys); i++) {
+		cfg_format(cfg, &cfg_keys[i], val, sizeof(val));
+		if ((cfg_keys[i].flags & CFG_REQUIRED) && val[0] == '\0')
+			return cfg_fail_key(cfg, cfg_keys[i].section, cfg_keys[i].name, err, errlen,
+					    "missing (required)");
+	}
+	if (ch->nb_lcores != 0 && ch->nb_lcores != ch->count)
+		return cfg_fail_key(cfg, "channels", "lcores", err, errlen,
+				    "lists %u lcores but [channels] count = %u", ch->nb_lcores,
+				    ch->count);
+	if (port->burst > RTE_MIN(port->rx_desc, port->tx_desc))
+		return cfg_fail_key(cfg, "port", "burst", err, errlen,
+				    "larger than rx_desc or tx_desc");
+	/* Same address: ARP for it would answer ourselves. */
+	if (cfg->local.ip == cfg->peer.ip)
+		return cfg_fail_key(cfg, "peer", "ip", err, errlen, "same address as [local] ip");
+	if (!rte_is_zero_ether_addr(&cfg->local.mac) &&
+	    rte_is_same_ether_addr(&cfg->local.mac, &cfg->peer.mac))
+		return cfg_fail_key(cfg, "peer", "mac", err, errlen, "same address as [local] mac");
+	/* Channel i uses udp_port + i on both sides. */
+	if (cfg->local.udp_port + ch->count - 1 > UINT16_MAX)
+		return cfg_fail_key(cfg, "local", "udp_port", err, errlen,
+				    "channel %u would need port %u", ch->count - 1,
+				    cfg->local.udp_port + ch->count - 1);
+	if (cfg->peer.udp_port + ch->count - 1 > UINT16_MAX)
+		return cfg_fail_key(cfg, "peer", "udp_port", err, errlen,
+				    "channel %u would need port %u", ch->count - 1,
+				    cfg->peer.udp_port + ch->count - 1);
+	/* One lost keepalive must not end the session. */
+	if (cfg->keepalive_ms * 2 > cfg->peer_timeout_ms)
+		return cfg_fail_key(cfg, "migdp", "keepalive_ms", err, errlen,
+				    "must be at most half of peer_timeout_ms (%u)",
+				    cfg->peer_timeout_ms);
+	/* Every ring full, every window full, a burst in hand each way. */
+	need = (uint64_t)ch->count * (port->rx_desc + port->tx_desc + ch->window + 2 * port->burst);
+	if (port->mbufs != 0 && port->mbufs < need)
+		return cfg_fail_key(cfg, "port", "mbufs", err, errlen, "fewer than count x (rx_desc "
+				    "+ tx_desc + window + 2 x burst) = %" PRIu64 " (0 = auto)", need);
+	/* 2^n - 1 is the most efficient mempool size. */
+	port->pool_size = port->mbufs != 0 ? port->mbufs : rte_align32pow2(need + 1) - 1;
+	if (cfg->shim_socket[0] == '\0')
+		snprintf(cfg->shim_socket, sizeof(cfg->shim_socket), "/tmp/migdp-%s.sock",
+			 migdp_role_name(cfg->role));
+	while (cfg->role == MIGDP_ROLE_SOURCE && cfg->session_id == 0)
+		if (getrandom(&cfg->session_id, sizeof(cfg->session_id), 0) !=
+		    sizeof(cfg->session_id))
+			return cfg_fail_key(cfg, "migdp", "session_id", err, errlen,
+					    "no random id: %s", strerror(errno));
+	return 0;
+}
+
+void
+migdp_config_dump(const struct migdp_config *cfg, FILE *f)
+{
+	const char *sec = "";
+	char val[CFG_VAL_LEN];
+	unsigned int i;
+
+	fprintf(f, "; migdp configuration%s%s\n", cfg->path[0] ? " from " : "", cfg->path);
+	for (i = 0; i < RTE_DIM(cfg_keys); i++) {
+		if (strcmp(sec, cfg_keys[i].section) != 0) {
+			sec = cfg_keys[i].section;
+			fprintf(f, "\n[%s]\n", sec);
+		}
+		cfg_format(cfg, &cfg_keys[i], val, sizeof(val));
+		if (val[0] == '\0')
+			fprintf(f, "; %s = (not set)\n", cfg_keys[i].name);
+		else
+			fprintf(f, "%s = %s\n", cfg_keys[i].name, val);
+	}
+}

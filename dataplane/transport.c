@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Per-channel reliable transport: sender scoreboard, RTT/RTO, pacing,
+ * receiver window, per-page versions. Pure logic; see transport.h.
+ *
+ * There is no congestion control: the send window is fixed and pacing caps
+ * the rate. A migration network is dedicated or rate-limited by the
+ * operator (decision 8), so loss means corruption or overload, not a
+ * shared bottleneck to probe. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_common.h>
+
+#include "transport.h"
+
+#define NS_PER_US 1000ull
+#define NS_PER_MS 1000000ull
+#define RTT_SAMPLE_MAX_NS (60000 * NS_PER_MS) /* larger echoes are bogus */
+#define RTO_GRANULARITY_NS NS_PER_US          /* G of RFC 6298 */
+#define CREDIT_PER_BYTE 8000000000ull         /* 8 bits x 1e9 ns/s */
+#define PACER_MAX_BURST 2000000000u           /* cap * CREDIT fits 64 bits */
+
+enum slot_state { SLOT_FREE, SLOT_INFLIGHT, SLOT_SACKED };
+
+/* ---- sender ------------------------------------------------------------ */
+
+static bool
+tx_params(const struct migdp_tx_params *in, struct migdp_tx_params *p)
+{
+	*p = *in;
+	if (p->window == 0)
+		p->window = 1024;
+	if (p->dupthresh == 0)
+		p->dupthresh = 3;
+	if (p->rto_min_ns == 0)
+		p->rto_min_ns = 1 * NS_PER_MS;
+	if (p->rto_max_ns == 0)
+		p->rto_max_ns = 2000 * NS_PER_MS;
+	if (p->rto_init_ns == 0)
+		p->rto_init_ns = 20 * NS_PER_MS;
+	return p->window <= MIGDP_TX_MAX_WINDOW &&
+		p->rto_min_ns <= p->rto_max_ns &&
+		p->rto_init_ns >= p->rto_min_ns &&
+		p->rto_init_ns <= p->rto_max_ns;
+}
+
+size_t
+migdp_tx_memsize(const struct migdp_tx_params *in)
+{
+	struct migdp_tx_params p;
+
+	if (in == NULL || !tx_params(in, &p))
+		return 0;
+	return sizeof(struct migdp_tx) +
+		rte_align32pow2(p.window) * sizeof(struct migdp_tx_slot);
+}
+
+struct migdp_tx *
+migdp_tx_init(void *mem, const struct migdp_tx_params *in, uint32_t isn)
+{
+	struct migdp_tx *tx = mem;
+	size_t sz = migdp_tx_memsize(in);
+
+	if (mem == NULL || sz == 0)
+		return NULL;
+	memset(tx, 0, sz);
+	tx_params(in, &tx->p);
+	tx->mask = rte_align32pow2(tx->p.window) - 1;
+	tx->una = tx->nxt = tx->high_sacked = isn;
+	tx->rto_ns = tx->p.rto_init_ns;
+	return tx;
+}
+
+static struct migdp_tx_slot *
+tx_slot(const struct migdp_tx *tx, uint32_t seq)
+{
+	return (struct migdp_tx_slot *)&tx->slots[seq & tx->mask];
+}
+
+static bool
+tx_inflight(const struct migdp_tx *tx, uint32_t seq)
+{
+	return migdp_seq_ge(seq, tx->una) && migdp_seq_lt(seq, tx->nxt) &&
+		tx_slot(tx, seq)->state == SLOT_INFLIGHT;
+}
+
+int
+migdp_tx_send(struct migdp_tx *tx, uint64_t now, uint64_t cookie,
+	      uint32_t *seq)
+{
+	struct migdp_tx_slot *s;
+
+	if (migdp_tx_window_full(tx))
+		return -ENOBUFS;
+	s = tx_slot(tx, tx->nxt);
+	s->sent_ns = now;
+	s->cookie = cookie;
+	s->retx = 0;
+	s->lost = 0;
+	s->state = SLOT_INFLIGHT;
+	*seq = tx->nxt++;
+	tx->stats.sent++;
+	return 0;
+}
+
+/* RFC 6298 section 2, in nanoseconds, from an echoed microsecond stamp. */
+static void
+tx_rtt_sample(struct migdp_tx *tx, uint64_t now, uint32_t ts_echo)
+{
+	int32_t us = (int32_t)(migdp_tstamp(now) - ts_echo);
+	uint64_t r = (uint64_t)us * NS_PER_US, delta;
+
+	if (us < 0 || r > RTT_SAMPLE_MAX_NS) {
+		tx->stats.rtt_bogus++;
+		return;
+	}
+	if (!tx->have_rtt) {
+		tx->srtt_ns = r;
+		tx->rttvar_ns = r / 2;
+		tx->have_rtt = true;
+	} else {
+		delta = tx->srtt_ns > r ? tx->srtt_ns - r : r - tx->srtt_ns;
+		tx->rttvar_ns = (3 * tx->rttvar_ns + delta) / 4;
+		tx->srtt_ns = (7 * tx->srtt_ns + r) / 8;
+	}
+	tx->rto_ns = tx->srtt_ns + RTE_MAX(RTO_GRANULARITY_NS, 4 * tx->rttvar_ns);
+	tx->rto_ns = RTE_MIN(RTE_MAX(tx->rto_ns, tx->p.rto_min_ns),
+			     tx->p.rto_max_ns);
+	tx->stats.rtt_samples++;
+}
+
+/* A frame the receiver has: leaves the retransmission bookkeeping. */
+static void
+tx_release(struct migdp_tx *tx, uint32_t seq, struct migdp_tx_slot *s,
+	   migdp_tx_release_t release, void *arg)
+{
+	if (s->lost)
+		tx->nlost--;
+	if (s->retx)
+		tx->nretx--;
+	s->lost = 0;
+	if (release != NULL)
+		release(arg, seq, s->cookie);
+}
+
+static unsigned
+tx_cum_ack(struct migdp_tx *tx, uint32_t cum, migdp_tx_release_t release,
+	   void *arg)
+{
+	struct migdp_tx_slot *s;
+	unsigned n = 0;
+
+	for (; tx->una != cum; tx->una++) {
+		s = tx_slot(tx, tx->una);
+		if (s->state == SLOT_INFLIGHT) {
+			tx_release(tx, tx->una, s, release, arg);
+			n++;
+		}
+		s->state = SLOT_FREE;
+	}
+	if (migdp_seq_lt(tx->high_sacked, tx->una))
+		tx->high_sacked = tx->una;
+	tx->stats.acked += n;
+	return n;
+}
+
+static unsigned
+tx_sack(struct migdp_tx *tx, const struct migdp_sack *b,
+	migdp_tx_release_t release, void *arg)
+{
+	uint32_t seq, start = b->start;
+	struct migdp_tx_slot *s;
+	unsigned n = 0;
+
+	if (migdp_seq_gt(b->end, tx->nxt) || migdp_seq_ge(start, b->end)) {
+		tx->stats.sacks_invalid++;
+		return 0;
+	}
+	if (migdp_seq_lt(start, tx->una))	/* stale part: already acked */
+		start = tx->una;
+	for (seq = start; migdp_seq_lt(seq, b->end); seq++) {
+		s = tx_slot(tx, seq);
+		if (s->state != SLOT_INFLIGHT)
+			continue;
+		s->state = SLOT_SACKED;
+		tx_release(tx, seq, s, release, arg);
+		n++;
+	}
+	if (migdp_seq_gt(b->end, tx->high_sacked))
+		tx->high_sacked = b->end;
+	tx->stats.sacked += n;
+	return n;
+}
+
+/* RFC 6675 IsLost(): dupthresh SACKed frames above an unSACKed one. Only
+ * first transmissions are marked; a lost retransmission waits for its RTO
+ * (the SACKs above it were sent before it and prove nothing). */
+static void
+tx_mark_lost(struct migdp_tx *tx)
+{
+	uint32_t n = tx->high_sacked - tx->una, seq = tx->high_sacked, above = 0;
+	struct migdp_tx_slot *s;
+
+	while (n-- > 0) {
+		s = tx_slot(tx, --seq);
+		if (s->state == SLOT_SACKED) {
+			above++;
+		} else if (s->state == SLOT_INFLIGHT && above >= tx->p.dupthresh &&
+			   s->retx == 0 && !s->lost) {
+			s->lost = 1;
+			tx->nlost++;
+		}
+	}
+}
+
+int
+migdp_tx_on_ack(struct migdp_tx *tx, uint64_t now,
+		const struct migdp_ack *ack, migdp_tx_release_t release,
+		void *arg)
+{
+	unsigned i, n, nsack = RTE_MIN(ack->nsack, MIGDP_MAX_SACK);
+
+	if (migdp_seq_lt(ack->cum_ack, tx->una) ||
+	    migdp_seq_gt(ack->cum_ack, tx->nxt)) {
+		tx->stats.acks_invalid++;
+		return -EINVAL;
+	}
+	tx->stats.acks++;
+	n = tx_cum_ack(tx, ack->cum_ack, release, arg);
+	for (i = 0; i < nsack; i++)
+		n += tx_sack(tx, &ack->sack[i], release, arg);
+	/* Only an ACK with news was triggered by a fresh arrival; a repeated
+	 * ACK (receiver stuck on a hole) echoes an ever older stamp. */
+	if (n > 0)
+		tx_rtt_sample(tx, now, ack->ts_echo);
+	if (tx->high_sacked != tx->una)
+		tx_mark_lost(tx);
+	return 0;
+}
+
+static uint64_t
+tx_timeout(const struct migdp_tx *tx, uint16_t retx)
+{
+	if (retx >= 20 || tx->rto_ns > (tx->p.rto_max_ns >> retx))
+		return tx->p.rto_max_ns;
+	return tx->rto_ns << retx;
+}
+
+unsigned
+migdp_tx_due(struct migdp_tx *tx, uint64_t now, uint32_t *seqs, unsigned max)
+{
+	uint32_t seq, lost_seen = 0, retx_seen = 0;
+	struct migdp_tx_slot *s;
+	unsigned n = 0;
+
+	for (seq = tx->una; seq != tx->nxt && n < max; seq++) {
+		s = tx_slot(tx, seq);
+		if (s->state != SLOT_INFLIGHT)
+			continue;
+		lost_seen += s->lost;
+		retx_seen += s->retx != 0;
+		if (s->lost || now >= s->sent_ns + tx_timeout(tx, s->retx)) {
+			seqs[n++] = seq;
+			continue;
+		}
+		/* First transmissions leave in sequence order: none after
+		 * this one has expired; stop once every lost or resent frame
+		 * has been looked at. */
+		if (s->retx == 0 && lost_seen == tx->nlost &&
+		    retx_seen == tx->nretx)
+			break;
+	}
+	return n;
+}
+
+int
+migdp_tx_retransmitted(struct migdp_tx *tx, uint32_t seq, uint64_t now)
+{
+	struct migdp_tx_slot *s = tx_slot(tx, seq);
+
+	if (!tx_inflight(tx, seq))
+		return -ENOENT;
+	if (s->lost) {
+		s->lost = 0;
+		tx->nlost--;
+		tx->stats.retx_fast++;
+	} else {
+		tx->stats.retx_timeout++;
+	}
+	if (s->retx == 0)
+		tx->nretx++;
+	if (s->retx < UINT16_MAX)
+		s->retx++;
+	s->sent_ns = now;
+	return 0;
+}
+
+uint64_t
+migdp_tx_cookie(const struct migdp_tx *tx, uint32_t seq)
+{
+	return tx_inflight(tx, seq) ? tx_slot(tx, seq)->cookie : 0;
+}
+
+/* ---- pacing ------------------------------------------------------------ */
+
+int
+migdp_pacer_init(struct migdp_pacer *pc, uint64_t rate_bps,
+		 uint32_t burst_bytes, uint64_t now)
+{
+	if (burst_bytes == 0 || burst_bytes > PACER_MAX_BURST)
+		return -EINVAL;
+	pc->rate_bps = rate_bps;
+	pc->cap = burst_bytes * CREDIT_PER_BYTE;
+	pc->credit = pc->cap;
+	pc->last_ns = now;
+	return 0;
+}
+
+static void
+pacer_refill(struct migdp_pacer *pc, uint64_t now)
+{
+	uint64_t dt, room;
+
+	if (now <= pc->last_ns)
+		return;
+	dt = now - pc->last_ns;
+	pc->last_ns = now;
+	room = pc->cap - pc->credit;
+	/* dt * rate <= room exactly when dt <= room / rate: no overflow. */
+	if (dt > room / pc->rate_bps)
+		pc->credit = pc->cap;
+	else
+		pc->credit += dt * pc->rate_bps;
+}
+
+/* Credit needed for @p bytes; a frame larger than the bucket waits for a
+ * full bucket instead of forever. */
+static uint64_t
+pacer_need(const struct migdp_pacer *pc, uint32_t bytes)
+{
+	return RTE_MIN(bytes * CREDIT_PER_BYTE, pc->cap);
+}
+
+bool
+migdp_pacer_take(struct migdp_pacer *pc, uint64_t now, uint32_t bytes)
+{
+	uint64_t need;
+
+	if (pc->rate_bps == 0)
+		return true;
+	pacer_refill(pc, now);
+	need = pacer_need(pc, bytes);
+	if (need > pc->credit)
+		return false;
+	pc->credit -= need;
+	return true;
+}
+
+uint64_t
+migdp_pacer_next(struct migdp_pacer *pc, uint64_t now, uint32_t bytes)
+{
+	uint64_t need;
+
+	if (pc->rate_bps == 0)
+		return now;
+	pacer_refill(pc, now);
+	need = pacer_need(pc, bytes);
+	if (need <= pc->credit)
+		return now;
+	return now + (need - pc->credit + pc->rate_bps - 1) / pc->rate_bps;
+}
+
+/* ---- receiver ---------------------------------------------------------- */
+
+static bool
+rx_params(const struct migdp_rx_params *in, struct migdp_rx_params *p)
+{
+	*p = *in;
+	if (p->window == 0)
+		p->window = 1024;
+	if (p->ack_every == 0)
+		p->ack_every = 16;
+	if (p->ack_delay_ns == 0)
+		p->ack_delay_ns = 200 * NS_PER_US;
+	return p->window <= MIGDP_TX_MAX_WINDOW;
+}
+
+static uint32_t
+rx_bits(uint32_t window)
+{
+	return RTE_MAX(rte_align32pow2(window), 64u);
+}
+
+size_t
+migdp_rx_memsize(const struct migdp_rx_params *in)
+{
+	struct migdp_rx_params p;
+
+	if (in == NULL || !rx_params(in, &p))
+		return 0;
+	return sizeof(struct migdp_rx) + rx_bits(p.window) / 8;
+}
+
+struct migdp_rx *
+migdp_rx_init(void *mem, const struct migdp_rx_params *in, uint32_t isn)
+{
+	struct migdp_rx *rx = mem;
+	size_t sz = migdp_rx_memsize(in);
+
+	if (mem == NULL || sz == 0)
+		return NULL;
+	memset(rx, 0, sz);
+	rx_params(in, &rx->p);
+	rx->mask = rx_bits(rx->p.window) - 1;
+	/* Extended sequences start at 2^32 + isn: never 0 (the version
+	 * table's "unwritten") and never below 2^31 (migdp_seq_extend). */
+	rx->next = (1ull << 32) + isn;
+	rx->high = rx->next;
+	rx->last = rx->next - 1;
+	return rx;
+}
+
+static bool
+rx_bit(const struct migdp_rx *rx, uint64_t e)
+{
+	uint32_t b = e & rx->mask;
+
+	return (rx->bitmap[b / 64] >> (b % 64)) & 1;
+}
+
+static void
+rx_bit_set(struct migdp_rx *rx, uint64_t e, bool on)
+{
+	uint32_t b = e & rx->mask;
+
+	if (on)
+		rx->bitmap[b / 64] |= 1ull << (b % 64);
+	else
+		rx->bitmap[b / 64] &= ~(1ull << (b % 64));
+}
+
+enum migdp_rx_class
+migdp_rx_receive(struct migdp_rx *rx, uint64_t now, uint32_t seq,
+		 uint32_t tstamp, uint16_t flags, uint64_t *ext)
+{
+	uint64_t e = migdp_seq_extend(rx->next, seq);
+	bool in_order;
+
+	*ext = e;
+	if (e < rx->next && rx->next - e > rx->p.window) {
+		rx->stats.old++;
+		return MIGDP_RX_OLD;
+	}
+	if (e >= rx->next + rx->p.window) {
+		rx->stats.ahead++;
+		return MIGDP_RX_AHEAD;
+	}
+	if (e < rx->next || rx_bit(rx, e)) {
+		rx->stats.dups++;
+		rx->ack_now = true;	/* our ack may have been lost */
+		return MIGDP_RX_DUP;
+	}
+	/* Neither out of order nor filling a hole: the ack may wait. */
+	in_order = e == rx->next && rx->high == rx->next;
+	rx_bit_set(rx, e, true);
+	rx->stats.new_frames++;
+	rx->last = e;
+	rx->last_tstamp = tstamp;
+	if (e >= rx->high)
+		rx->high = e + 1;
+	if (rx->unacked++ == 0)
+		rx->unacked_since = now;
+	while (rx_bit(rx, rx->next)) {
+		rx_bit_set(rx, rx->next, false);
+		rx->next++;
+	}
+	if (!in_order || (flags & MIGDP_F_ACK_NOW))
+		rx->ack_now = true;
+	return MIGDP_RX_NEW;
+}
+
+bool
+migdp_rx_ack_due(const struct migdp_rx *rx, uint64_t now)
+{
+	return rx->ack_now || rx->unacked >= rx->p.ack_every ||
+		(rx->unacked > 0 && now >= rx->unacked_since + rx->p.ack_delay_ns);
+}
+
+/* The run of received sequences around @p e: [*start, *end). */
+static bool
+rx_block_of(const struct migdp_rx *rx, uint64_t e, uint64_t *start,
+	    uint64_t *end)
+{
+	if (e < rx->next || e >= rx->high || !rx_bit(rx, e))
+		return false;
+	for (*start = e; *start > rx->next && rx_bit(rx, *start - 1); (*start)--)
+		;
+	for (*end = e + 1; *end < rx->high && rx_bit(rx, *end); (*end)++)
+		;
+	return true;
+}
+
+void
+migdp_rx_make_ack(struct migdp_rx *rx, struct migdp_ack *ack,
+		  unsigned max_sack)
+{
+	uint64_t e = rx->high, start, end, first_start = 0, first_end = 0;
+	unsigned n = 0;
+
+	max_sack = RTE_MIN(max_sack, MIGDP_MAX_SACK);
+	ack->cum_ack = (uint32_t)rx->next;
+	ack->ts_echo = rx->last_tstamp;
+	if (max_sack > 0 && rx_block_of(rx, rx->last, &first_start, &first_end)) {
+		ack->sack[n].start = (uint32_t)first_start;
+		ack->sack[n++].end = (uint32_t)first_end;
+	}
+	/* The rest from the highest down. O(high - next) bit tests, only
+	 * while there are holes (otherwise high == next). */
+	while (e > rx->next && n < max_sack) {
+		while (e > rx->next && !rx_bit(rx, e - 1))
+			e--;
+		if (e == rx->next)
+			break;
+		end = e;
+		while (e > rx->next && rx_bit(rx, e - 1))
+			e--;
+		start = e;
+		if (start == first_start && end == first_end)
+			continue;
+		ack->sack[n].start = (uint32_t)start;
+		ack->sack[n++].end = (uint32_t)end;
+	}
+	ack->nsack = n;
+	rx->unacked = 0;
+	rx->ack_now = false;
+	rx->stats.acks++;
+}
+
+/* ---- version table ----------------------------------------------------- */
+
+size_t
+migdp_vtab_memsize(uint64_t npages)
+{
+	if (npages > (SIZE_MAX - sizeof(struct migdp_vtab)) / sizeof(uint64_t))
+		return 0;
+	return sizeof(struct migdp_vtab) + npages * sizeof(uint64_t);
+}
+
+struct migdp_vtab *
+migdp_vtab_init(void *mem, uint64_t npages)
+{
+	struct migdp_vtab *vt = mem;
+	size_t sz = migdp_vtab_memsize(npages);
+
+	if (mem == NULL || sz == 0)
+		return NULL;
+	memset(vt, 0, sz);
+	vt->npages = npages;
+	return vt;
+}
+
+bool
+migdp_vtab_should_apply(struct migdp_vtab *vt, uint64_t page, uint64_t ver)
+{
+	if (page >= vt->npages || ver <= vt->ver[page])
+		return false;
+	vt->ver[page] = ver;
+	return true;
+}
+
+bool
+migdp_vtab_should_apply_frag(struct migdp_vtab *vt, uint64_t page,
+			     uint64_t ver)
+{
+	if (page >= vt->npages || ver == 0 || ver < vt->ver[page])
+		return false;
+	vt->ver[page] = ver;
+	return true;
+}
