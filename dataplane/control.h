@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The session on the control lcore: handshake, launch of the channels,
+ * liveness, commit (DESIGN decision 9), and the final report. */
+#ifndef MIGDP_CONTROL_H
+#define MIGDP_CONTROL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dp.h"
+
+struct migdp_report {
+	bool completed;
+	bool verified;
+	char reason[128];
+	uint64_t guest_bytes;
+	uint64_t pages_total;
+	uint64_t total_ns;        /* handshake to commit */
+	uint64_t transfer_ns;     /* first DATA to all channels done */
+	struct migdp_lstats sum;  /* all lcores */
+	uint64_t session;
+	uint8_t digest[MIGDP_DIGEST_LEN];
+};
+
+struct migdp_run_opts {
+	bool progress;            /* a progress line per second on stderr */
+	unsigned wait_ms;         /* destination: how long to wait for HELLO */
+};
+
+/** Run one migration for the context's role, start to end. Launches the
+ * channel lcores and waits for them. @return 0 when committed. */
+int migdp_run(struct migdp_ctx *ctx, const struct migdp_run_opts *o,
+	      struct migdp_report *rep);
+
+/** Digest of all guest memory of @p shim (XXH3-128, regions in gpa order,
+ * zero-padded to MIGDP_DIGEST_LEN). */
+void migdp_memory_digest(const struct migshim_session *shim,
+			 uint8_t out[MIGDP_DIGEST_LEN]);
+
+#endif

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* What the control and channel lcores share: clock, receive dispatch,
+ * parsing with drop counters, sending, channel set-up. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_udp.h>
+
+#include "dp.h"
+#include "log.h"
+
+static uint64_t ns_mult; /* ns per cycle, 32.32 fixed point */
+
+void
+migdp_clock_init(void)
+{
+	ns_mult = (uint64_t)(((__uint128_t)1000000000u << 32) / rte_get_tsc_hz());
+}
+
+uint64_t
+migdp_now_ns(void)
+{
+	return (uint64_t)(((__uint128_t)rte_get_tsc_cycles() * ns_mult) >> 32);
+}
+
+unsigned
+migdp_frame_owner(const struct migdp_ctx *ctx, const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eh;
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_udp_hdr *udp;
+	unsigned ihl, port;
+
+	if (rte_pktmbuf_data_len(m) < sizeof(*eh) + sizeof(*ip) + sizeof(*udp))
+		return 0;
+	eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	if (eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return 0;
+	ip = (const struct rte_ipv4_hdr *)(eh + 1);
+	ihl = (ip->version_ihl & 0xf) * 4u;
+	if (ip->next_proto_id != IPPROTO_UDP || ihl < 20 ||
+	    rte_pktmbuf_data_len(m) < sizeof(*eh) + ihl + sizeof(*udp))
+		return 0;
+	udp = (const struct rte_udp_hdr *)((const uint8_t *)ip + ihl);
+	port = rte_be_to_cpu_16(udp->dst_port);
+	if (port <= ctx->base_port || port > ctx->base_port + ctx->nch)
+		return 0; /* control parses it and counts the drop */
+	return port - ctx->base_port;
+}
+
+uint16_t
+migdp_rx_burst(struct migdp_ctx *ctx, unsigned self, uint16_t queue,
+	       struct rte_ring *inbox, struct migdp_fault *frx,
+	       struct migdp_lstats *st, struct rte_mbuf **mine)
+{
+	struct rte_mbuf *pkts[MIGDP_BURST_ROOM];
+	uint16_t n, i, kept = 0;
+
+	n = rte_eth_rx_burst(ctx->port.id, queue, pkts, MIGDP_BURST);
+	if (n > 0)
+		n = migdp_fault_apply(frx, pkts, n);
+	if (inbox != NULL && n < MIGDP_BURST)
+		n += (uint16_t)rte_ring_dequeue_burst(inbox, (void **)pkts + n,
+						      MIGDP_BURST - n, NULL);
+	for (i = 0; i < n; i++) {
+		unsigned owner = migdp_frame_owner(ctx, pkts[i]);
+		struct rte_ring *r;
+
+		if (owner == self) {
+			mine[kept++] = pkts[i];
+			continue;
+		}
+		/* Steered to the wrong queue (RSS, fanout): hand it over. */
+		r = owner == 0 ? ctx->ctl_inbox : ctx->chans[owner - 1] != NULL ?
+			ctx->chans[owner - 1]->inbox : NULL;
+		st->misrouted++;
+		if (r == NULL || rte_ring_enqueue(r, pkts[i]) != 0)
+			rte_pktmbuf_free(pkts[i]);
+	}
+	st->rx_frames += kept;
+	return kept;
+}
+
+bool
+migdp_rx_parse(struct migdp_ctx *ctx, struct rte_mbuf *m,
+	       const struct migdp_local *loc, uint8_t *scratch,
+	       struct migdp_frame *f, struct migdp_lstats *st)
+{
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	const void *buf;
+	enum migdp_drop d;
+
+	if (len > MIGDP_MAX_FRAME + 64) {
+		st->drops[MIGDP_DROP_BAD_LENGTH]++;
+		return false;
+	}
+	buf = rte_pktmbuf_read(m, 0, len, scratch);
+	if (buf == NULL) {
+		st->drops[MIGDP_DROP_TOO_SHORT]++;
+		return false;
+	}
+	d = migdp_wire_parse(buf, len, loc, 0, f);
+	if (d != MIGDP_DROP_NONE) {
+		MIGDP_LOG(DEBUG, "drop %s: %u bytes in %u segments",
+			  migdp_drop_name(d), len, m->nb_segs);
+		st->drops[d]++;
+		return false;
+	}
+	atomic_store_explicit(&ctx->last_heard_ns, migdp_now_ns(),
+			      memory_order_relaxed);
+	return true;
+}
+
+void
+migdp_send_frames(struct migdp_ctx *ctx, uint16_t queue, struct rte_mbuf **pkts,
+		  uint16_t n, struct migdp_fault *ftx, struct migdp_lstats *st)
+{
+	uint16_t i;
+
+	for (i = 0; i < n; i++)
+		st->tx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	st->tx_frames += n;
+	n = migdp_fault_apply(ftx, pkts, n);
+	migdp_port_tx(&ctx->port, queue, pkts, n, &st->tx_dropped);
+}
+
+int
+migdp_send_msg(struct migdp_ctx *ctx, uint16_t queue,
+	       const struct migdp_flow *fl, const struct migdp_msg *msg,
+	       struct migdp_fault *ftx, struct migdp_lstats *st)
+{
+	struct rte_mbuf *pkts[4];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx->port.pool);
+	int len;
+
+	if (m == NULL)
+		return -ENOMEM;
+	len = migdp_wire_build_msg(rte_pktmbuf_mtod(m, void *),
+				   rte_pktmbuf_tailroom(m), fl, msg);
+	if (len < 0) {
+		rte_pktmbuf_free(m);
+		return len;
+	}
+	rte_pktmbuf_append(m, (uint16_t)len);
+	pkts[0] = m;
+	migdp_send_frames(ctx, queue, pkts, 1, ftx, st);
+	return 0;
+}
+
+struct migdp_chan *
+migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
+		  const struct rte_ether_addr *peer_mac, uint32_t window)
+{
+	const struct migdp_config *cfg = ctx->cfg;
+	const struct migdp_fault_conf *fc = &cfg->fault;
+	int socket = (int)rte_socket_id();
+	struct migdp_chan *c;
+	char name[32];
+
+	c = rte_zmalloc_socket("migdp_chan", sizeof(*c), RTE_CACHE_LINE_SIZE,
+			       socket);
+	if (c == NULL)
+		return NULL;
+	c->ctx = ctx;
+	c->id = id;
+	c->queue = (uint16_t)(1 + id);
+	c->flow = ctx->ctl_flow;
+	c->flow.channel = id;
+	c->flow.src_port = (uint16_t)(ctx->base_port + 1 + id);
+	c->flow.dst_port = (uint16_t)(ctx->peer_base_port + 1 + id);
+	rte_ether_addr_copy(peer_mac, &c->flow.dst_mac);
+	c->loc = ctx->ctl_loc;
+	c->loc.port = c->flow.src_port;
+	snprintf(name, sizeof(name), "migdp_in%u", id);
+	c->inbox = rte_ring_create(name, 1024, socket, RING_F_SC_DEQ);
+	if (c->inbox == NULL)
+		goto err;
+	migdp_fault_init(&c->ftx, fc->tx_drop, fc->tx_dup, fc->tx_reorder,
+			 fc->tx_corrupt, fc->seed * 131 + 2 * id + 1, ctx->port.pool);
+	migdp_fault_init(&c->frx, fc->rx_drop, fc->rx_dup, fc->rx_reorder,
+			 fc->rx_corrupt, fc->seed * 131 + 2 * id + 2, ctx->port.pool);
+	if (cfg->role == MIGDP_ROLE_SOURCE) {
+		struct migdp_tx_params tp = {.window = window};
+
+		c->tx = rte_zmalloc_socket("migdp_tx", migdp_tx_memsize(&tp),
+					   RTE_CACHE_LINE_SIZE, socket);
+		if (c->tx == NULL || migdp_tx_init(c->tx, &tp, ctx->isn) == NULL)
+			goto err;
+		migdp_pacer_init(&c->pacer, migdp_config_channel_bps(cfg),
+				 4 * MIGDP_MAX_FRAME, migdp_now_ns());
+	} else {
+		struct migdp_rx_params rp = {.window = window};
+		struct migshim_region_info first, last;
+		uint64_t npages;
+
+		migshim_session_region(ctx->shim, 0, &first);
+		migshim_session_region(ctx->shim,
+				       migshim_session_nregions(ctx->shim) - 1, &last);
+		c->vt_base_page = first.gpa >> MIGDP_PAGE_SHIFT;
+		npages = ((last.gpa + last.size) >> MIGDP_PAGE_SHIFT) - c->vt_base_page;
+		c->rx = rte_zmalloc_socket("migdp_rx", migdp_rx_memsize(&rp),
+					   RTE_CACHE_LINE_SIZE, socket);
+		c->vt = rte_zmalloc_socket("migdp_vt", migdp_vtab_memsize(npages),
+					   RTE_CACHE_LINE_SIZE, socket);
+		if (c->rx == NULL || c->vt == NULL ||
+		    migdp_rx_init(c->rx, &rp, ctx->isn) == NULL ||
+		    migdp_vtab_init(c->vt, npages) == NULL)
+			goto err;
+	}
+	return c;
+err:
+	MIGDP_LOG(ERR, "cannot set up channel %u", id);
+	migdp_chan_free(c);
+	return NULL;
+}
+
+void
+migdp_chan_free(struct migdp_chan *c)
+{
+	struct rte_mbuf *m;
+
+	if (c == NULL)
+		return;
+	if (c->tx != NULL) /* frames still held for retransmission */
+		while (migdp_tx_inflight(c->tx) > 0) {
+			m = (struct rte_mbuf *)(uintptr_t)migdp_tx_cookie(c->tx,
+									  c->tx->una);
+			rte_pktmbuf_free(m);
+			c->tx->una++;
+		}
+	if (c->inbox != NULL) {
+		while (rte_ring_dequeue(c->inbox, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(c->inbox);
+	}
+	rte_free(c->tx);
+	rte_free(c->rx);
+	rte_free(c->vt);
+	rte_free(c);
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* migdp runtime: the context shared by the control lcore and the channel
+ * lcores, and the channel object. Discipline of each field group is said
+ * in its comment: "set at start" (read-only once lcores run), "owned by"
+ * (written by one lcore only), "published" (written by one, read by
+ * others with relaxed atomics). */
+#ifndef MIGDP_DP_H
+#define MIGDP_DP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "config.h"
+#include "fault.h"
+#include "migshim.h"
+#include "port.h"
+#include "transport.h"
+#include "wire.h"
+
+#define MIGDP_BURST 32
+/* Room for a burst after fault injection (duplicates, a held frame). */
+#define MIGDP_BURST_ROOM (2 * MIGDP_BURST + 2)
+
+enum migdp_chan_state {
+	MIGDP_CHAN_RUNNING = 0,
+	MIGDP_CHAN_DONE,   /* source: all acked and FIN echoed; dest: complete */
+	MIGDP_CHAN_FAILED,
+};
+
+/* Counters of one lcore (channel or control); written by that lcore only. */
+struct migdp_lstats {
+	uint64_t rx_frames, tx_frames, tx_bytes, tx_dropped;
+	uint64_t retransmits;
+	uint64_t pages_zero, pages_raw, pages_frag; /* sent (src) / applied (dst) */
+	uint64_t pages_stale;  /* dst: older than what the page already holds */
+	uint64_t misrouted;    /* handed to the owning lcore */
+	uint64_t rx_new, rx_dup; /* dst: DATA frames by class */
+	uint64_t drops[MIGDP_DROP_MAX];
+	struct migdp_fault_stats ftx, frx;
+};
+
+struct migdp_ctx;
+
+struct migdp_chan {
+	/* Set at start. */
+	struct migdp_ctx *ctx;
+	uint16_t id;
+	uint16_t queue;              /* = 1 + id */
+	unsigned lcore;
+	struct migdp_flow flow;
+	struct migdp_local loc;
+	struct rte_ring *inbox;      /* frames another lcore received for us */
+	/* Owned by the channel lcore. */
+	struct migdp_fault ftx, frx;
+	struct migdp_tx *tx;         /* source */
+	struct migdp_pacer pacer;    /* source */
+	struct migdp_rx *rx;         /* destination */
+	struct migdp_vtab *vt;       /* destination */
+	uint64_t vt_base_page;       /* destination: page number of vt[0] */
+	struct migdp_lstats st;
+	/* Source: descriptors and where we are in them. */
+	struct migshim_desc descs[MIGDP_BURST];
+	unsigned ndescs, idesc;
+	uint64_t cur_gpa;            /* next page of the current descriptor */
+	uint32_t cur_left;           /* pages left in it */
+	uint64_t frag_gpa;           /* page being sent in fragments */
+	uint32_t frag_off;           /* next byte of it */
+	bool frag_active;
+	uint32_t frag_first_seq;
+	bool final_seen;             /* the final round's marker was popped */
+	bool fin_sent, fin_echoed;
+	uint32_t end_seq;
+	uint64_t fin_sent_ns;
+	/* Destination. */
+	bool fin_seen;
+	/* Published. */
+	_Atomic int state;
+	_Atomic uint64_t pages_done;  /* source: pages sent; dest: applied */
+	_Atomic uint64_t wire_bytes;
+	_Atomic uint64_t retx;
+} __rte_cache_aligned;
+
+struct migdp_ctx {
+	/* Set at start. */
+	const struct migdp_config *cfg;
+	struct migdp_port port;
+	struct migshim_session *shim;
+	uint16_t nch;
+	uint16_t base_port;           /* control: base; channel i: base + 1 + i */
+	uint16_t peer_base_port;      /* the same numbering at the peer */
+	uint32_t isn;
+	struct rte_ring *ctl_inbox;   /* frames for the control lcore */
+	struct migdp_flow ctl_flow;
+	struct migdp_local ctl_loc;
+	struct migdp_chan *chans[MIGDP_MAX_CHANNELS];
+	uint64_t tsc_hz;
+	/* Published. */
+	_Atomic bool quit;            /* every lcore stops */
+	_Atomic uint64_t last_heard_ns; /* any valid frame from the peer */
+};
+
+/** Nanoseconds from the TSC. */
+uint64_t migdp_now_ns(void);
+void migdp_clock_init(void);
+
+/** Lcore that should handle frame @p m: 0 = control, 1 + i = channel i,
+ * from the UDP destination port (ARP and anything else: control). */
+unsigned migdp_frame_owner(const struct migdp_ctx *ctx, const struct rte_mbuf *m);
+
+/** Receive up to a burst on @p queue and from @p inbox, apply rx faults,
+ * hand frames that belong to another lcore to it, and return the ones for
+ * the caller in @p mine. */
+uint16_t migdp_rx_burst(struct migdp_ctx *ctx, unsigned self, uint16_t queue,
+			struct rte_ring *inbox, struct migdp_fault *frx,
+			struct migdp_lstats *st, struct rte_mbuf **mine);
+
+/** Parse @p m (any segmentation) for @p loc into @p f, counting drops.
+ * @p scratch holds MIGDP_MAX_FRAME bytes when the frame is segmented.
+ * @return true when the frame is valid. */
+bool migdp_rx_parse(struct migdp_ctx *ctx, struct rte_mbuf *m,
+		    const struct migdp_local *loc, uint8_t *scratch,
+		    struct migdp_frame *f, struct migdp_lstats *st);
+
+/** Build a control message into a new mbuf and send it on @p queue,
+ * through @p ftx. @return 0 or -errno. */
+int migdp_send_msg(struct migdp_ctx *ctx, uint16_t queue,
+		   const struct migdp_flow *fl, const struct migdp_msg *m,
+		   struct migdp_fault *ftx, struct migdp_lstats *st);
+
+/** Send @p n frames on @p queue through @p ftx, counting bytes. */
+void migdp_send_frames(struct migdp_ctx *ctx, uint16_t queue,
+		       struct rte_mbuf **pkts, uint16_t n,
+		       struct migdp_fault *ftx, struct migdp_lstats *st);
+
+/** Sleep a little after idle_polls empty polls (DESIGN decision 13). */
+static inline void
+migdp_idle(const struct migdp_config *cfg, unsigned *empty, bool busy)
+{
+	if (busy) {
+		*empty = 0;
+		return;
+	}
+	if (cfg->idle_backoff_us && ++*empty >= cfg->idle_polls) {
+		rte_delay_us_sleep(cfg->idle_backoff_us);
+		*empty = 0;
+	}
+}
+
+/** Channel lcore entry points (rte_eal_remote_launch). */
+int migdp_chan_src_main(void *chan);
+int migdp_chan_dst_main(void *chan);
+
+/** Allocate and set up channel @p id for the context's role. */
+struct migdp_chan *migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
+				     const struct rte_ether_addr *peer_mac,
+				     uint32_t window);
+void migdp_chan_free(struct migdp_chan *c);
+
+#endif

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_bus.h>
+#include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+
+#include "log.h"
+#include "port.h"
+
+/* Name of the device in a devargs string: the part before the first ','. */
+static void
+dev_name(const char *devargs, char *name, size_t len)
+{
+	size_t n = strcspn(devargs, ",");
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(name, devargs, n);
+	name[n] = '\0';
+}
+
+static int
+find_or_probe(struct migdp_port *p, const char *device)
+{
+	uint16_t id;
+	int ret;
+
+	dev_name(device, p->name, sizeof(p->name));
+	if (rte_eth_dev_get_port_by_name(p->name, &id) == 0) {
+		p->id = id; /* given with --vdev / -a on the EAL command line */
+		return 0;
+	}
+	ret = rte_dev_probe(device);
+	if (ret < 0) {
+		MIGDP_LOG(ERR, "cannot probe device '%s': %s", device,
+			  rte_strerror(-ret));
+		return ret;
+	}
+	p->own_vdev = true;
+	if (rte_eth_dev_get_port_by_name(p->name, &id) != 0) {
+		MIGDP_LOG(ERR, "device '%s' probed but no ethdev port '%s'",
+			  device, p->name);
+		return -ENODEV;
+	}
+	p->id = id;
+	return 0;
+}
+
+int
+migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
+		uint16_t nb_queues, unsigned link_ms)
+{
+	struct rte_eth_conf conf = {0};
+	struct rte_eth_dev_info info;
+	struct rte_eth_link link;
+	unsigned waited = 0;
+	uint16_t q, nrx, ntx;
+	int ret, socket;
+
+	memset(p, 0, sizeof(*p));
+	ret = find_or_probe(p, cfg->port.device);
+	if (ret < 0)
+		return ret;
+	ret = rte_eth_dev_info_get(p->id, &info);
+	if (ret < 0)
+		return ret;
+	if (info.max_rx_queues < nb_queues || info.max_tx_queues < nb_queues) {
+		MIGDP_LOG(ERR, "port %s has %u rx / %u tx queues; %u channels need %u "
+			  "(one control queue + one per channel)", p->name,
+			  info.max_rx_queues, info.max_tx_queues, nb_queues - 1u,
+			  nb_queues);
+		return -ENOTSUP;
+	}
+	socket = rte_eth_dev_socket_id(p->id);
+	if (socket < 0)
+		socket = (int)rte_socket_id();
+	/* One mbuf holds a whole jumbo frame (headroom + 9014 bytes). */
+	p->pool = rte_pktmbuf_pool_create("migdp_pool", cfg->port.pool_size, 256,
+					  0, RTE_PKTMBUF_HEADROOM + MIGDP_MAX_FRAME + 64,
+					  socket);
+	if (p->pool == NULL) {
+		MIGDP_LOG(ERR, "cannot create a pool of %u mbufs: %s",
+			  cfg->port.pool_size, rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	p->tx_udp_cksum = (info.tx_offload_capa & (RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+			   RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)) ==
+			  (RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM);
+	if (p->tx_udp_cksum)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+					RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+	p->rx_l4_cksum = (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM) ==
+			 RTE_ETH_RX_OFFLOAD_CHECKSUM;
+	if (p->rx_l4_cksum)
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_CHECKSUM;
+	nrx = ntx = nb_queues;
+	ret = rte_eth_dev_configure(p->id, nrx, ntx, &conf);
+	if (ret < 0) {
+		MIGDP_LOG(ERR, "configure port %s: %s", p->name, rte_strerror(-ret));
+		return ret;
+	}
+	/* memif and af_packet refuse an MTU above 1500 yet carry jumbo frames
+	 * (they chain or copy buffers): say so and go on. */
+	ret = rte_eth_dev_set_mtu(p->id, (uint16_t)cfg->port.mtu);
+	if (ret < 0)
+		MIGDP_LOG(NOTICE, "port %s refuses MTU %u (%s); sending %u-byte "
+			  "frames anyway, as virtual ports carry them", p->name,
+			  cfg->port.mtu, rte_strerror(-ret), cfg->port.mtu);
+	for (q = 0; q < nb_queues; q++) {
+		ret = rte_eth_rx_queue_setup(p->id, q, (uint16_t)cfg->port.rx_desc,
+					     (unsigned)socket, NULL, p->pool);
+		if (ret == 0)
+			ret = rte_eth_tx_queue_setup(p->id, q,
+						     (uint16_t)cfg->port.tx_desc,
+						     (unsigned)socket, NULL);
+		if (ret < 0) {
+			MIGDP_LOG(ERR, "queue %u of port %s: %s", q, p->name,
+				  rte_strerror(-ret));
+			return ret;
+		}
+	}
+	/* A memif client cannot start before its server listens: retry. */
+	while ((ret = rte_eth_dev_start(p->id)) < 0 && waited < link_ms) {
+		rte_delay_us_sleep(100000);
+		waited += 100;
+	}
+	if (ret < 0) {
+		MIGDP_LOG(ERR, "start port %s: %s", p->name, rte_strerror(-ret));
+		return ret;
+	}
+	p->nb_queues = nb_queues;
+	rte_eth_macaddr_get(p->id, &p->mac);
+	for (;;) {
+		memset(&link, 0, sizeof(link));
+		rte_eth_link_get_nowait(p->id, &link);
+		if (link.link_status == RTE_ETH_LINK_UP)
+			break;
+		if (waited >= link_ms) {
+			MIGDP_LOG(ERR, "port %s: link still down after %u ms",
+				  p->name, link_ms);
+			return -ENETDOWN;
+		}
+		rte_delay_us_sleep(10000);
+		waited += 10;
+	}
+	MIGDP_LOG(INFO, "port %s up: %u queue pairs, MTU %u, tx csum offload %s",
+		  p->name, nb_queues, cfg->port.mtu, p->tx_udp_cksum ? "yes" : "no");
+	return 0;
+}
+
+void
+migdp_port_close(struct migdp_port *p)
+{
+	if (p->nb_queues > 0) {
+		rte_eth_dev_stop(p->id);
+		rte_eth_dev_close(p->id);
+		p->nb_queues = 0;
+	}
+	rte_mempool_free(p->pool);
+	p->pool = NULL;
+}
+
+uint16_t
+migdp_port_tx(struct migdp_port *p, uint16_t queue, struct rte_mbuf **pkts,
+	      uint16_t n, uint64_t *dropped)
+{
+	uint16_t sent = 0;
+	unsigned tries = 0;
+
+	while (sent < n && tries++ < 64)
+		sent += rte_eth_tx_burst(p->id, queue, pkts + sent, n - sent);
+	if (sent < n) {
+		*dropped += n - sent;
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+	}
+	return sent;
+}
