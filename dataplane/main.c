@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <jansson.h>
 #include <rte_eal.h>
@@ -188,6 +189,14 @@ report(const struct migdp_ctx *ctx, const struct migdp_report *r)
 	json_object_set_new(o, "misrouted", json_integer((json_int_t)s->misrouted));
 	json_object_set_new(o, "data_frames", json_pack("{s:I, s:I}",
 		"new", (json_int_t)s->rx_new, "duplicate", (json_int_t)s->rx_dup));
+	{
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		json_object_set_new(o, "cpu_s", json_real(
+			(double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+			(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6));
+	}
 	json_object_set_new(o, "tx_refused", json_integer((json_int_t)s->tx_dropped));
 	json_object_set_new(o, "fault", json_pack(
 		"{s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}}",

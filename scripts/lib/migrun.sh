@@ -1,0 +1,206 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Shared by scripts/migrate-image.sh, the benchmarks and the integration
+# tests: start a destination and a source migdp with their lab guests on
+# this one machine, over memif or over af_packet on a veth pair between two
+# network namespaces, and clean everything up. Source it; set the MR_*
+# variables first (see mr_defaults).
+
+mr_defaults() {
+	MR_TOP=${MR_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+	MR_BUILD=${MR_BUILD:-$MR_TOP/build}
+	MR_TAG=${MR_TAG:-mr$$}
+	MR_DIR=${MR_DIR:-$(mktemp -d /tmp/migdp-$MR_TAG.XXXXXX)}
+	MR_LINK=${MR_LINK:-memif}
+	MR_CHANNELS=${MR_CHANNELS:-1}
+	MR_MTU=${MR_MTU:-9000}
+	MR_MEM=${MR_MEM:-256M}
+	MR_IMAGE=${MR_IMAGE:-}
+	MR_MIX=${MR_MIX:-}
+	MR_FAULT=${MR_FAULT:-}
+	MR_HUGE=${MR_HUGE:-0}
+	MR_TIMEOUT=${MR_TIMEOUT:-120}
+	MR_PROGRESS=${MR_PROGRESS:-0}
+	MR_BACKOFF_US=${MR_BACKOFF_US:-50}
+	MR_EXTRA_SRC=${MR_EXTRA_SRC:-}
+	MR_EXTRA_DST=${MR_EXTRA_DST:-}
+	MR_PIDS=()
+	MR_NS_SRC="" MR_NS_DST=""
+}
+
+mr_log() { echo "migrate: $*" >&2; }
+
+# Map lcores onto the two cores: main lcore and channels (shared, with the
+# idle back-off of the configs).
+mr_eal() {
+	local prefix=$1 lcores="0@0" i
+	for ((i = 1; i <= MR_CHANNELS; i++)); do
+		lcores+=",$i@$((i % 2))"
+	done
+	local mem="--no-huge -m 1024"
+	[ "$MR_HUGE" = 1 ] && mem="-m 1024 --huge-unlink"
+	echo "$mem --no-pci --lcores $lcores --file-prefix $MR_TAG-$prefix --log-level=lib.eal:warning"
+}
+
+# --fault drop=..,dup=..,reorder=..,corrupt=.. -> --set fault.tx_* for the
+# source and the destination (both directions of the link are hit).
+mr_fault_sets() {
+	local kv k v out=""
+	[ -n "$MR_FAULT" ] || return 0
+	IFS=, read -ra kv <<<"$MR_FAULT"
+	for k in "${kv[@]}"; do
+		v=${k#*=}
+		k=${k%%=*}
+		case $k in
+		drop|dup|reorder|corrupt) out+=" --set fault.tx_$k=$v" ;;
+		seed) out+=" --set fault.seed=$v" ;;
+		*) mr_log "bad --fault key '$k' (drop, dup, reorder, corrupt, seed)"; return 1 ;;
+		esac
+	done
+	echo "$out"
+}
+
+mr_netns_up() {
+	MR_NS_SRC=migdp-$MR_TAG-s MR_NS_DST=migdp-$MR_TAG-d
+	ip netns add "$MR_NS_SRC" && ip netns add "$MR_NS_DST" || return 1
+	ip link add mv-$MR_TAG-s type veth peer name mv-$MR_TAG-d || return 1
+	ip link set mv-$MR_TAG-s netns "$MR_NS_SRC"
+	ip link set mv-$MR_TAG-d netns "$MR_NS_DST"
+	local ns side
+	for side in s d; do
+		ns=$MR_NS_SRC; [ $side = d ] && ns=$MR_NS_DST
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		ip -n "$ns" link set mv-$MR_TAG-$side mtu 9000 up
+		ip -n "$ns" link set lo up
+	done
+}
+
+mr_device() { # role -> --set port.device=...
+	local role=$1 q=$((MR_CHANNELS + 1))
+	if [ "$MR_LINK" = veth ]; then
+		local side=s; [ "$role" = destination ] && side=d
+		echo "net_af_packet_$MR_TAG$side,iface=mv-$MR_TAG-$side,qpairs=$q,blocksz=20480,framesz=10240,framecnt=512"
+	else
+		local r=server; [ "$role" = destination ] && r=client
+		# bsize holds a whole frame: memif of DPDK 22.11 mis-assembles
+		# jumbo frames chained over small buffers under load (seen here).
+		echo "net_memif_$MR_TAG,role=$r,id=0,socket=$MR_DIR/memif.sock,bsize=16384"
+	fi
+}
+
+# Start one migdp: role, extra --set arguments.
+mr_start_migdp() {
+	local role=$1 extra=$2 ns="" cfg sets faults
+	cfg=$MR_TOP/config/$role.ini
+	[ "$MR_LINK" = veth ] && { ns="ip netns exec $MR_NS_SRC"; [ "$role" = destination ] && ns="ip netns exec $MR_NS_DST"; }
+	faults=$(mr_fault_sets) || return 1
+	sets="--set port.device=$(mr_device "$role") --set channels.count=$MR_CHANNELS"
+	sets+=" --set port.mtu=$MR_MTU --set migdp.shim_socket=$MR_DIR/$role.sock"
+	sets+=" --set migdp.idle_backoff_us=$MR_BACKOFF_US $faults $extra"
+	# shellcheck disable=SC2086
+	$ns timeout "$MR_TIMEOUT" "$MR_BUILD/dataplane/migdp" $(mr_eal "${role:0:3}") -- \
+		--config "$cfg" $sets --progress --wait-ms $((MR_TIMEOUT * 1000 / 2)) \
+		>"$MR_DIR/$role.json" 2>"$MR_DIR/$role.log" &
+	MR_PIDS+=($!)
+	eval "MR_PID_${role^^}=$!"
+}
+
+mr_start_guest() {
+	local role=$1 args
+	args="--role $role --socket $MR_DIR/$role.sock --timeout $((MR_TIMEOUT / 2))"
+	if [ "$role" = source ]; then
+		args+=" --channels $MR_CHANNELS"
+		[ -n "$MR_IMAGE" ] && args+=" --image $MR_IMAGE"
+		[ -n "$MR_MIX" ] && args+=" --mix $MR_MIX"
+	fi
+	[ -n "$MR_MEM" ] && args+=" --mem $MR_MEM"
+	[ "$MR_HUGE" = 1 ] && args+=" --hugepages"
+	# shellcheck disable=SC2086
+	timeout "$MR_TIMEOUT" "$MR_BUILD/lab/migguest" $args \
+		>"$MR_DIR/guest-$role.json" 2>"$MR_DIR/guest-$role.log" &
+	MR_PIDS+=($!)
+	eval "MR_PID_GUEST_${role^^}=$!"
+}
+
+# Start all four: destination first (memif client waits for the server).
+mr_start_all() {
+	if [ "$MR_LINK" = veth ]; then
+		mr_netns_up || { mr_log "cannot create network namespaces"; return 1; }
+	fi
+	mr_start_migdp destination "$MR_EXTRA_DST" || return 1
+	mr_start_guest destination
+	mr_start_migdp source "$MR_EXTRA_SRC" || return 1
+	mr_start_guest source
+}
+
+# Show the source's progress lines while it runs.
+mr_follow_progress() {
+	tail -n +1 -F "$MR_DIR/source.log" 2>/dev/null | grep --line-buffered '^progress' >&2 &
+	MR_TAIL=$!
+}
+
+mr_wait_all() {
+	local p rc=0
+	for p in "${MR_PIDS[@]}"; do
+		wait "$p" || rc=1
+	done
+	[ -n "${MR_TAIL:-}" ] && kill "$MR_TAIL" 2>/dev/null
+	return $rc
+}
+
+mr_cleanup() {
+	local p
+	for p in "${MR_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	[ -n "${MR_TAIL:-}" ] && kill "$MR_TAIL" 2>/dev/null
+	wait 2>/dev/null
+	if [ -n "$MR_NS_SRC" ]; then
+		ip netns del "$MR_NS_SRC" 2>/dev/null
+		ip netns del "$MR_NS_DST" 2>/dev/null
+	fi
+	rm -rf "/var/run/dpdk/$MR_TAG-sou" "/var/run/dpdk/$MR_TAG-des"
+	[ "${MR_KEEP:-0}" = 1 ] || rm -rf "$MR_DIR"
+}
+
+# One JSON object from the four reports (last line of each).
+mr_summary() {
+	python3 - "$MR_DIR" "$MR_LINK" "${MR_CODEC:-raw}" <<'PY'
+import json, sys, os
+d, link, codec = sys.argv[1:4]
+def last(name):
+    try:
+        with open(os.path.join(d, name)) as f:
+            lines = [l for l in f.read().splitlines() if l.startswith("{")]
+        return json.loads(lines[-1]) if lines else {}
+    except (OSError, ValueError):
+        return {}
+src, dst = last("source.json"), last("destination.json")
+gs, gd = last("guest-source.json"), last("guest-destination.json")
+ok = all(x.get("status") == "completed" for x in (src, dst, gs, gd))
+verified = bool(ok and dst.get("verified") and src.get("verified")
+                and gs.get("digest") and gs.get("digest") == gd.get("digest"))
+total_ms = src.get("total_ms", 0) or 0
+guest = gs.get("guest_bytes", src.get("guest_bytes", 0))
+reason = next((x.get("reason") for x in (src, dst, gs, gd) if x.get("reason")), "")
+if not src:
+    reason = reason or "source migdp gave no report"
+out = {
+    "status": "completed" if ok and verified else "failed",
+    "reason": reason,
+    "link": link, "channels": src.get("channels"), "mtu": src.get("mtu"),
+    "codec": codec,
+    "guest_bytes": guest, "wire_bytes": src.get("wire_bytes", 0),
+    "total_ms": total_ms, "transfer_ms": src.get("transfer_ms", 0),
+    "throughput_gbps": guest * 8 / (total_ms * 1e6) if total_ms else 0,
+    "frames": src.get("frames", 0),
+    "retransmits": src.get("retransmits", 0),
+    "verified": verified,
+    "pages": src.get("pages", {}),
+    "source_digest": gs.get("digest"), "destination_digest": gd.get("digest"),
+    "drops": {"source": src.get("drops", {}), "destination": dst.get("drops", {})},
+    "fault": {"source": src.get("fault", {}), "destination": dst.get("fault", {})},
+    "cpu_s": {"source": src.get("cpu_s"), "destination": dst.get("cpu_s")},
+}
+print(json.dumps(out))
+PY
+}

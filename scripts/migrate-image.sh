@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Migrate a guest memory image from a source migdp to a destination migdp on
+# this one machine, over virtual NICs, and print as the last line one JSON
+# object (status, guest_bytes, wire_bytes, total_ms, throughput_gbps,
+# retransmits, verified, ...). Exit 0 only when completed and verified.
+#
+# scripts/migrate-image.sh [IMAGE] [--mem SIZE] [--link memif|veth]
+#     [--channels N] [--mtu 1500|9000] [--fault drop=..,dup=..,reorder=..,corrupt=..]
+#     [--mix zero=..,text=..,binary=..,random=..] [--hugepages] [--progress]
+#     [--timeout SEC] [--keep]
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib/migrun.sh
+. "$HERE/lib/migrun.sh"
+
+usage() {
+	sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+MR_MEM=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--mem) MR_MEM=$2; shift ;;
+	--link) MR_LINK=$2; shift ;;
+	--channels) MR_CHANNELS=$2; shift ;;
+	--mtu) MR_MTU=$2; shift ;;
+	--fault) MR_FAULT=$2; shift ;;
+	--mix) MR_MIX=$2; shift ;;
+	--hugepages) MR_HUGE=1 ;;
+	--progress) MR_PROGRESS=1 ;;
+	--timeout) MR_TIMEOUT=$2; shift ;;
+	--keep) MR_KEEP=1 ;;
+	-h|--help) usage ;;
+	-*) echo "migrate-image: unknown option $1" >&2; usage ;;
+	*) MR_IMAGE=$1 ;;
+	esac
+	shift
+done
+[ -z "$MR_MEM" ] && [ -z "${MR_IMAGE:-}" ] && MR_MEM=256M
+mr_defaults
+case $MR_LINK in memif|veth) ;; *) echo "migrate-image: --link memif|veth" >&2; exit 2 ;; esac
+case $MR_MTU in 1500|9000) ;; *) echo "migrate-image: --mtu 1500|9000" >&2; exit 2 ;; esac
+if [ -n "$MR_IMAGE" ] && [ ! -r "$MR_IMAGE" ]; then
+	echo "migrate-image: cannot read image $MR_IMAGE" >&2
+	exit 2
+fi
+if [ ! -x "$MR_BUILD/dataplane/migdp" ] || [ ! -x "$MR_BUILD/lab/migguest" ]; then
+	echo "migrate-image: build missing in $MR_BUILD: run scripts/setup.sh" >&2
+	exit 2
+fi
+if [ "$MR_HUGE" = 1 ] && [ "$(cat /proc/sys/vm/nr_hugepages)" -lt 1024 ]; then
+	echo "migrate-image: --hugepages needs 1024 hugepages reserved (echo 1024 > /proc/sys/vm/nr_hugepages)" >&2
+	exit 2
+fi
+
+trap 'mr_cleanup' EXIT
+trap 'mr_log "interrupted"; exit 130' INT TERM
+
+mr_log "$MR_LINK link, $MR_CHANNELS channel(s), MTU $MR_MTU, ${MR_IMAGE:-generated ${MR_MEM}}${MR_FAULT:+, faults $MR_FAULT}"
+mr_start_all || exit 1
+[ "$MR_PROGRESS" = 1 ] && mr_follow_progress
+mr_wait_all
+summary=$(mr_summary)
+if [ "$MR_PROGRESS" = 1 ] || [ "$(echo "$summary" | jq -r .status)" != completed ]; then
+	echo "$summary" | jq -r '"migrate: \(.status) \(.reason) — \(.guest_bytes / 1048576 | floor) MiB in \(.total_ms | floor) ms = \(.throughput_gbps * 100 | floor / 100) Gb/s, wire \(.wire_bytes / 1048576 | floor) MiB, \(.retransmits) retransmissions, verified \(.verified)"' >&2
+	if [ "$(echo "$summary" | jq -r .status)" != completed ]; then
+		for f in "$MR_DIR"/*.log; do
+			echo "--- $(basename "$f") (last lines)" >&2
+			grep -v '^progress' "$f" | tail -n 5 >&2
+		done
+	fi
+fi
+echo "$summary"
+[ "$(echo "$summary" | jq -r .status)" = completed ]
