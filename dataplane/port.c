@@ -82,7 +82,7 @@ migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
 		socket = (int)rte_socket_id();
 	/* One mbuf holds a whole jumbo frame (headroom + 9014 bytes). */
 	p->pool = rte_pktmbuf_pool_create("migdp_pool", cfg->port.pool_size, 256,
-					  0, RTE_PKTMBUF_HEADROOM + MIGDP_MAX_FRAME + 64,
+					  0, RTE_PKTMBUF_HEADROOM + MIGDP_MBUF_ROOM,
 					  socket);
 	if (p->pool == NULL) {
 		MIGDP_LOG(ERR, "cannot create a pool of %u mbufs: %s",

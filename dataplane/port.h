@@ -16,6 +16,8 @@
 
 /** Largest Ethernet frame migdp sends (MTU 9000 + Ethernet header). */
 #define MIGDP_MAX_FRAME (MIGDP_MTU_MAX + RTE_ETHER_HDR_LEN)
+/** mbuf data room: a whole frame, and af_packet's 10 KiB frame slots. */
+#define MIGDP_MBUF_ROOM 10240
 
 struct migdp_port {
 	uint16_t id;
