@@ -330,7 +330,8 @@ source_session(struct ctl *k)
 		rte_ether_addr_copy(&k->peer_mac, &ctx->chans[i]->flow.dst_mac);
 
 	/* 2. Handshake. */
-	hello.u.hello.proto_version = MIGDP_WIRE_VERSION;
+	hello.u.hello.proto_version = k->o->hello_version ?
+		(uint16_t)k->o->hello_version : MIGDP_WIRE_VERSION;
 	hello.u.hello.nchannels = ctx->nch;
 	hello.u.hello.page_size = MIGDP_PAGE_SIZE;
 	hello.u.hello.isn = ctx->isn;
@@ -456,10 +457,18 @@ destination_session(struct ctl *k)
 			k->last_session : ctx->ctl_loc.session;
 		if (bad != NULL) {
 			MIGDP_LOG(ERR, "rejecting session: %s", bad);
+			/* Stay a little to answer a HELLO repeated because
+			 * our REJECT was lost. */
 			ctl_send_reason(k, MIGDP_T_REJECT, why, bad);
-			snprintf(k->rep->reason, sizeof(k->rep->reason),
-				 "rejected the source: %s", bad);
-			continue;
+			deadline = migdp_now_ns() + 3 * HANDSHAKE_PERIOD_NS;
+			while (migdp_now_ns() < deadline && !migdp_signalled) {
+				migdp_idle(cfg, &empty, ctl_poll(k) > 0);
+				if (k->got_hello) {
+					k->got_hello = false;
+					ctl_send_reason(k, MIGDP_T_REJECT, why, bad);
+				}
+			}
+			return fail(k, "rejected the source: %s", bad);
 		}
 		break;
 	}

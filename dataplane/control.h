@@ -25,6 +25,7 @@ struct migdp_report {
 struct migdp_run_opts {
 	bool progress;            /* a progress line per second on stderr */
 	unsigned wait_ms;         /* destination: how long to wait for HELLO */
+	unsigned hello_version;   /* tests: announce this protocol version */
 };
 
 /** Run one migration for the context's role, start to end. Launches the

@@ -36,7 +36,8 @@ usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [EAL options] -- --config FILE [--role source|destination]\n"
-		"          [--set section.key=value]... [--progress] [--wait-ms N]\n",
+		"          [--set section.key=value]... [--progress] [--wait-ms N]\n"
+		"          [--hello-version N]   (tests: announce another protocol version)\n",
 		prog);
 }
 
@@ -57,6 +58,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{"set", required_argument, NULL, 's'},
 		{"progress", no_argument, NULL, 'p'},
 		{"wait-ms", required_argument, NULL, 'w'},
+		{"hello-version", required_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -75,6 +77,7 @@ parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'p': a->run.progress = true; break;
 		case 'w': a->run.wait_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'V': a->run.hello_version = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: return -1;
 		}
 	}

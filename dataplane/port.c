@@ -60,6 +60,7 @@ migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
 	struct rte_eth_dev_info info;
 	struct rte_eth_link link;
 	unsigned waited = 0;
+
 	uint16_t q, nrx, ntx;
 	int ret, socket;
 
@@ -127,30 +128,36 @@ migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
 			return ret;
 		}
 	}
-	/* A memif client cannot start before its server listens: retry. */
-	while ((ret = rte_eth_dev_start(p->id)) < 0 && waited < link_ms) {
+	/* A memif client cannot connect before its server listens, and a
+	 * failed attempt may leave it idle: start, wait a little for the
+	 * link, otherwise stop and try again, until link_ms. */
+	for (;;) {
+		unsigned t;
+
+		ret = rte_eth_dev_start(p->id);
+		for (t = 0; ret == 0 && t < 2000; t += 10) {
+			memset(&link, 0, sizeof(link));
+			rte_eth_link_get_nowait(p->id, &link);
+			if (link.link_status == RTE_ETH_LINK_UP)
+				break;
+			rte_delay_us_sleep(10000);
+		}
+		waited += t;
+		if (ret == 0 && link.link_status == RTE_ETH_LINK_UP)
+			break;
+		if (ret == 0)
+			rte_eth_dev_stop(p->id);
+		if (waited >= link_ms) {
+			MIGDP_LOG(ERR, "port %s: %s after %u ms", p->name,
+				  ret < 0 ? rte_strerror(-ret) : "link still down",
+				  waited);
+			return ret < 0 ? ret : -ENETDOWN;
+		}
 		rte_delay_us_sleep(100000);
 		waited += 100;
 	}
-	if (ret < 0) {
-		MIGDP_LOG(ERR, "start port %s: %s", p->name, rte_strerror(-ret));
-		return ret;
-	}
 	p->nb_queues = nb_queues;
 	rte_eth_macaddr_get(p->id, &p->mac);
-	for (;;) {
-		memset(&link, 0, sizeof(link));
-		rte_eth_link_get_nowait(p->id, &link);
-		if (link.link_status == RTE_ETH_LINK_UP)
-			break;
-		if (waited >= link_ms) {
-			MIGDP_LOG(ERR, "port %s: link still down after %u ms",
-				  p->name, link_ms);
-			return -ENETDOWN;
-		}
-		rte_delay_us_sleep(10000);
-		waited += 10;
-	}
 	MIGDP_LOG(INFO, "port %s up: %u queue pairs, MTU %u, tx csum offload %s",
 		  p->name, nb_queues, cfg->port.mtu, p->tx_udp_cksum ? "yes" : "no");
 	return 0;

@@ -49,6 +49,7 @@ struct result {
 	const char *status;
 	char reason[320];
 	char digest[GENMEM_DIGEST_HEX_LEN];
+	char digest_after[GENMEM_DIGEST_HEX_LEN]; /* source: at the end */
 	uint64_t pages, descs, event_arg;
 	uint32_t event_value;
 	double alloc_ms, fill_ms, push_ms, wait_ms, digest_ms;
@@ -418,9 +419,10 @@ print_json(const struct opts *o, const struct guest *g, const struct result *r)
 			      "channels", (json_int_t)o->channels,
 			      "hugepages", o->hugepages);
 	json_t *more = src ?
-		json_pack("{s:I, s:I, s:f, s:f}", "pages", (json_int_t)r->pages,
+		json_pack("{s:I, s:I, s:f, s:f, s:s}", "pages", (json_int_t)r->pages,
 			  "descriptors", (json_int_t)r->descs,
-			  "fill_ms", r->fill_ms, "push_ms", r->push_ms) :
+			  "fill_ms", r->fill_ms, "push_ms", r->push_ms,
+			  "digest_after", r->digest_after) :
 		json_pack("{s:b}", "verified", strcmp(r->status, "completed") == 0 &&
 			  r->event_value != 0);
 	json_t *times = json_pack("{s:f, s:f, s:f}", "alloc_ms", r->alloc_ms,
@@ -466,6 +468,9 @@ main(int argc, char **argv)
 		genmem_digest(g.mem, g.size, r.digest);
 		r.digest_ms = now_ms() - t;
 	}
+	/* The source's memory must be what it was, whatever happened. */
+	if (o.role == MIGSHIM_ROLE_SOURCE && g.mem != MAP_FAILED)
+		genmem_digest(g.mem, g.size, r.digest_after);
 	if (ret != 0 && stop_sig)
 		fail(&r, "interrupted by %s", strsignal(stop_sig));
 	r.status = ret == 0 ? "completed" : "failed";

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Failure scenarios with real processes: a peer killed mid-transfer, a
+# handshake that must be rejected. Usage: failure_case.sh BUILD_DIR CASE
+set -uo pipefail
+BUILD=$1 CASE=$2
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+export MR_BUILD=$BUILD MR_TAG=fc$$ MR_TIMEOUT=60 MR_MEM=256M MR_CHANNELS=2
+# shellcheck source=../../scripts/lib/migrun.sh
+. "$TOP/scripts/lib/migrun.sh"
+mr_defaults
+trap mr_cleanup EXIT
+
+fail() {
+	echo "FAIL ($CASE): $*"
+	for f in "$MR_DIR"/*.log "$MR_DIR"/*.json; do echo "--- $f"; tail -n 4 "$f"; done
+	exit 1
+}
+last() { grep '^{' "$MR_DIR/$1.json" | tail -n 1; }
+get() { last "$1" | jq -r "$2"; }
+wait_for() { # file pattern seconds
+	local i
+	for ((i = 0; i < $3 * 20; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+PEER_TIMEOUT_MS=3000
+
+case $CASE in
+kill_destination|kill_source)
+	victim=${CASE#kill_}
+	# Paced to 1 Gb/s so that the transfer lasts a few seconds.
+	MR_EXTRA_SRC="--set channels.max_bandwidth=1G"
+	mr_start_all || fail "start"
+	wait_for "$MR_DIR/source.log" "accepted" 30 || fail "no session"
+	sleep 0.5
+	pid=MR_PID_${victim^^}
+	pkill -9 -P "${!pid}"; kill -9 "${!pid}"
+	t0=$(date +%s%N)
+	survivor=source; [ "$victim" = source ] && survivor=destination
+	spid=MR_PID_${survivor^^}
+	wait "${!spid}"
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	mr_wait_all
+	[ "$rc" != 0 ] || fail "$survivor migdp exited 0 after its peer died"
+	[ "$(get "$survivor" .status)" = failed ] || fail "$survivor says $(get "$survivor" .status)"
+	get "$survivor" .reason | grep -q "silent" || fail "reason: $(get "$survivor" .reason)"
+	[ "$ms" -le $((PEER_TIMEOUT_MS + 3000)) ] || fail "$survivor took $ms ms to notice"
+	[ "$(get "guest-$survivor" .status)" = failed ] || fail "the $survivor guest was told $(get "guest-$survivor" .status)"
+	if [ "$survivor" = source ]; then
+		[ "$(get guest-source .digest)" = "$(get guest-source .digest_after)" ] ||
+			fail "source memory changed"
+	else
+		[ "$(get destination .verified)" = false ] || fail "destination claims verified"
+	fi
+	echo "PASS ($CASE): $survivor failed after $ms ms: $(get "$survivor" .reason)"
+	;;
+layout_mismatch)
+	mr_start_migdp destination ""
+	MR_MEM=128M mr_start_guest destination
+	mr_start_migdp source ""
+	mr_start_guest source
+	mr_wait_all && fail "a mismatched layout migrated"
+	get source .reason | grep -q "rejected.*region" || fail "source reason: $(get source .reason)"
+	grep -q "rejecting session: region" "$MR_DIR/destination.log" || fail "destination logged no reason"
+	echo "PASS ($CASE): $(get source .reason)"
+	;;
+version_mismatch)
+	mr_start_migdp destination ""
+	mr_start_guest destination
+	mr_start_migdp source "--hello-version 2"
+	mr_start_guest source
+	mr_wait_all && fail "a mismatched version migrated"
+	get source .reason | grep -q "rejected.*protocol version" || fail "source reason: $(get source .reason)"
+	grep -q "rejecting session: protocol version mismatch" "$MR_DIR/destination.log" ||
+		fail "destination logged no reason"
+	echo "PASS ($CASE): $(get source .reason)"
+	;;
+*) echo "unknown case $CASE"; exit 2 ;;
+esac

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# One integration scenario with real processes: two migdp on virtual NICs
+# and two lab guests. Usage: migrate_case.sh BUILD_DIR CASE
+# Exit 0 pass, 1 fail, 77 skipped (says why).
+set -uo pipefail
+BUILD=$1 CASE=$2
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+export MR_BUILD=$BUILD MR_TAG=it$$ MR_TIMEOUT=${MR_TIMEOUT:-120}
+MIG="$TOP/scripts/migrate-image.sh"
+
+fail() { echo "FAIL ($CASE): $*"; exit 1; }
+need_root() {
+	[ "$(id -u)" = 0 ] && command -v ip >/dev/null || { echo "SKIP: $CASE needs root and iproute2 for network namespaces"; exit 77; }
+}
+# Run a migration, keep its JSON in $OUT; args go to migrate-image.sh.
+run() {
+	OUT=$("$MIG" "$@" 2>"/tmp/$MR_TAG.err" | tail -n 1)
+	RC=$?
+	echo "$OUT"
+}
+field() { echo "$OUT" | jq -r "$1"; }
+expect_ok() {
+	[ "$(field .status)" = completed ] || { cat "/tmp/$MR_TAG.err"; fail "status $(field .status): $(field .reason)"; }
+	[ "$(field .verified)" = true ] || fail "not verified"
+	[ "$(field .source_digest)" = "$(field .destination_digest)" ] || fail "digests differ"
+	[ "$(field .guest_bytes)" -ge $((256 << 20)) ] || fail "guest_bytes $(field .guest_bytes)"
+	[ "$RC" = 0 ] || fail "exit status $RC"
+}
+
+case $CASE in
+memif_1ch_9000) run --mem 256M --link memif --channels 1 --mtu 9000; expect_ok ;;
+memif_2ch_9000) run --mem 256M --link memif --channels 2 --mtu 9000; expect_ok ;;
+memif_1ch_1500) run --mem 256M --link memif --channels 1 --mtu 1500; expect_ok
+	[ "$(field .pages.fragmented)" -gt 0 ] || fail "MTU 1500 sent no fragments" ;;
+memif_2ch_1500) run --mem 256M --link memif --channels 2 --mtu 1500; expect_ok ;;
+veth_1ch_9000) need_root; run --mem 256M --link veth --channels 1 --mtu 9000; expect_ok ;;
+veth_2ch_9000) need_root; run --mem 256M --link veth --channels 2 --mtu 9000; expect_ok ;;
+veth_1ch_1500) need_root; run --mem 256M --link veth --channels 1 --mtu 1500; expect_ok ;;
+veth_2ch_1500) need_root; run --mem 256M --link veth --channels 2 --mtu 1500; expect_ok ;;
+faults_memif|faults_veth)
+	link=${CASE#faults_}
+	[ "$link" = veth ] && need_root
+	run --mem 256M --link "$link" --channels 2 --mtu 9000 \
+		--fault drop=0.02,dup=0.01,reorder=0.02,corrupt=0.005
+	expect_ok
+	[ "$(field .retransmits)" -gt 0 ] || fail "no retransmission under 2% loss"
+	for k in dropped duplicated reordered corrupted; do
+		[ "$(field ".fault.source.tx.$k")" -gt 0 ] || fail "no frame $k by the source's fault injection"
+		[ "$(field ".fault.destination.tx.$k")" -gt 0 ] || fail "no frame $k by the destination's fault injection"
+	done
+	[ "$(field '.drops.destination["bad UDP checksum"] // 0')" -gt 0 ] || fail "corrupted frames not counted as bad checksums" ;;
+*) echo "unknown case $CASE"; exit 2 ;;
+esac
+echo "PASS ($CASE): $(field '{status, total_ms, retransmits, verified}' | tr -d '\n ')"
+exit 0
