@@ -185,7 +185,11 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 	migdp_fault_init(&c->frx, fc->rx_drop, fc->rx_dup, fc->rx_reorder,
 			 fc->rx_corrupt, fc->seed * 131 + 2 * id + 2, ctx->port.pool);
 	if (cfg->role == MIGDP_ROLE_SOURCE) {
-		struct migdp_tx_params tp = {.window = window};
+		/* RTO floor of 10 ms: on a shared machine an lcore may be
+		 * descheduled for milliseconds, and every early timeout is a
+		 * spurious resend (measured: thousands per GiB at 1 ms). */
+		struct migdp_tx_params tp = {.window = window,
+					     .rto_min_ns = 10000000};
 
 		c->tx = rte_zmalloc_socket("migdp_tx", migdp_tx_memsize(&tp),
 					   RTE_CACHE_LINE_SIZE, socket);

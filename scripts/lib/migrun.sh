@@ -29,12 +29,15 @@ mr_defaults() {
 
 mr_log() { echo "migrate: $*" >&2; }
 
-# Map lcores onto the two cores: main lcore and channels (shared, with the
-# idle back-off of the configs).
+# Map lcores onto the two cores so that the busy channel lcores of the two
+# sides sit on different cores: source channel i on core i % 2, destination
+# channel i on core (i + 1) % 2, each main lcore on the other core.
 mr_eal() {
-	local prefix=$1 lcores="0@0" i
+	local prefix=$1 off=0 lcores i
+	[ "$prefix" = des ] && off=1
+	lcores="0@$(((off + 1) % 2))"
 	for ((i = 1; i <= MR_CHANNELS; i++)); do
-		lcores+=",$i@$((i % 2))"
+		lcores+=",$i@$(((i - 1 + off) % 2))"
 	done
 	local mem="--no-huge -m 1024"
 	[ "$MR_HUGE" = 1 ] && mem="-m 1024 --huge-unlink"

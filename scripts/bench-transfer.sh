@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Transfer benchmark: scripts/migrate-image.sh on a generated 1 GiB guest over
+# net_memif with hugepages, 1 and 2 channels, MTU 1500 and 9000; prints one
+# JSON object per run and a summary with the ratio of the best raw transfer
+# to single-core memcpy measured in the same run.
+# scripts/bench-transfer.sh [--mem SIZE] [--no-hugepages] [--backoff-us N]
+set -uo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${MIGDP_BUILD_DIR:-$TOP/build}
+MEM=1G HUGE=1 BACKOFF=50
+while [ $# -gt 0 ]; do
+	case $1 in
+	--mem) MEM=$2; shift ;;
+	--no-hugepages) HUGE=0 ;;
+	--backoff-us) BACKOFF=$2; shift ;;
+	*) sed -n '3,8p' "$0" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ -x "$BUILD/dataplane/migdp" ] || "$TOP/scripts/setup.sh" >&2 || exit 1
+
+old_huge=$(cat /proc/sys/vm/nr_hugepages)
+restore() { [ "$HUGE" = 1 ] && echo "$old_huge" >/proc/sys/vm/nr_hugepages; }
+trap restore EXIT
+if [ "$HUGE" = 1 ]; then
+	# 2 x 1 GiB of EAL memory + 2 x the guest, in 2 MiB pages.
+	want=$((1024 + 2 * $(numfmt --from=iec "$MEM") / 2097152 + 64))
+	[ "$old_huge" -lt "$want" ] && echo "$want" >/proc/sys/vm/nr_hugepages
+	if ! grep -q '^[^ ]* [^ ]* hugetlbfs' /proc/mounts; then
+		mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages ||
+			{ echo "bench: cannot mount hugetlbfs" >&2; exit 1; }
+	fi
+	if [ "$(cat /proc/sys/vm/nr_hugepages)" -lt "$want" ]; then
+		echo "bench: could reserve only $(cat /proc/sys/vm/nr_hugepages) of $want hugepages; use --no-hugepages" >&2
+		exit 1
+	fi
+fi
+
+memcpy=$("$BUILD/lab/migdp-memcpy-bench" --mib 256)
+echo "$memcpy"
+memcpy_bps=$(echo "$memcpy" | jq .bytes_per_sec)
+runs=()
+for ch in 1 2; do
+	for mtu in 9000 1500; do
+		args=(--mem "$MEM" --link memif --channels "$ch" --mtu "$mtu")
+		[ "$HUGE" = 1 ] && args+=(--hugepages)
+		out=$(MR_BACKOFF_US=$BACKOFF "$TOP/scripts/migrate-image.sh" "${args[@]}" 2>/dev/null | tail -n 1)
+		run=$(echo "$out" | jq -c --argjson m "$memcpy_bps" '{
+			benchmark: "transfer", link, channels, mtu, status, verified,
+			guest_bytes, wire_bytes, total_ms, transfer_ms,
+			guest_bytes_per_sec: (if .transfer_ms > 0 then .guest_bytes / (.transfer_ms / 1000) else 0 end),
+			wire_bytes_per_sec: (if .transfer_ms > 0 then .wire_bytes / (.transfer_ms / 1000) else 0 end),
+			frames_per_sec: (if .transfer_ms > 0 then .frames / (.transfer_ms / 1000) else 0 end),
+			retransmits, cpu_s,
+			ratio_to_memcpy: (if .transfer_ms > 0 then .guest_bytes / (.transfer_ms / 1000) / $m else 0 end)}')
+		echo "$run"
+		runs+=("$run")
+	done
+done
+printf '%s\n' "${runs[@]}" | jq -s -c --argjson m "$memcpy_bps" '{
+	benchmark: "transfer_summary", memcpy_bytes_per_sec: $m,
+	all_completed: all(.[]; .status == "completed" and .verified),
+	best: (max_by(.guest_bytes_per_sec) | {channels, mtu, guest_bytes_per_sec, ratio_to_memcpy}),
+	one_channel_9000_ratio: (map(select(.channels == 1 and .mtu == 9000))[0].ratio_to_memcpy),
+	target_ratio: 0.5}'
