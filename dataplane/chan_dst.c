@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <rte_lcore.h>
-#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "dp.h"
@@ -19,73 +18,68 @@ vt_page(const struct migdp_chan *c, uint64_t gpa)
 	return (gpa >> MIGDP_PAGE_SHIFT) - c->vt_base_page;
 }
 
-/* Apply one record of a frame whose extended sequence is @p ext. */
+/* Write @p len bytes (NULL: zeros) at @p off of page @p page of guest
+ * memory at @p dst when version @p ver is newer than what the page holds
+ * (fragments: newer or the same version). Returns true when written. */
+static bool
+write_page(struct migdp_chan *c, uint8_t *dst, uint64_t page, uint64_t ver,
+	   bool frag, const uint8_t *src, uint32_t off, uint32_t len)
+{
+	if (!(frag ? migdp_vtab_should_apply_frag(c->vt, page, ver) :
+		     migdp_vtab_should_apply(c->vt, page, ver))) {
+		c->st.pages_stale++;
+		return false;
+	}
+	if (src == NULL)
+		memset(dst, 0, MIGDP_PAGE_SIZE);
+	else
+		memcpy(dst + off, src, len);
+	return true;
+}
+
+/* Apply one record of a frame whose extended sequence is @p ext: nothing
+ * is written before the record is known to lie inside guest memory and its
+ * content matches its checksum. */
 static void
 apply(struct migdp_chan *c, const struct migdp_rec *r, uint64_t ext)
 {
-	const struct migshim_session *shim = c->ctx->shim;
-	uint8_t *dst;
+	uint64_t len = r->type == MIGDP_REC_ZERO_RUN ?
+		(uint64_t)r->npages << MIGDP_PAGE_SHIFT : MIGDP_PAGE_SIZE;
+	uint8_t *dst = migshim_session_gpa_to_hva(c->ctx->shim, r->gpa, len);
+	uint64_t page = vt_page(c, r->gpa), done = 0;
 	uint32_t i;
 
+	if (dst == NULL) {
+		c->st.drops[MIGDP_DROP_REC_OUTSIDE]++;
+		return;
+	}
+	if (r->len > 0 && migdp_crc32c(r->data, r->len) != r->crc) {
+		c->st.drops[MIGDP_DROP_REC_CSUM]++;
+		return;
+	}
 	switch (r->type) {
 	case MIGDP_REC_ZERO_RUN:
-		dst = migshim_session_gpa_to_hva(shim, r->gpa,
-						 (uint64_t)r->npages << MIGDP_PAGE_SHIFT);
-		if (dst == NULL)
-			break;
-		for (i = 0; i < r->npages; i++) {
-			if (migdp_vtab_should_apply(c->vt, vt_page(c, r->gpa) + i, ext)) {
-				memset(dst + ((size_t)i << MIGDP_PAGE_SHIFT), 0,
-				       MIGDP_PAGE_SIZE);
-				c->st.pages_zero++;
-			} else {
-				c->st.pages_stale++;
-			}
-		}
-		atomic_fetch_add_explicit(&c->pages_done, r->npages,
-					  memory_order_relaxed);
-		return;
+		for (i = 0; i < r->npages; i++)
+			c->st.pages_zero += write_page(c, dst + ((size_t)i << MIGDP_PAGE_SHIFT),
+						       page + i, ext, false, NULL, 0, 0);
+		done = r->npages;
+		break;
 	case MIGDP_REC_RAW_PAGE:
-		dst = migshim_session_gpa_to_hva(shim, r->gpa, MIGDP_PAGE_SIZE);
-		if (dst == NULL)
-			break;
-		if (migdp_crc32c(r->data, r->len) != r->crc) {
-			c->st.drops[MIGDP_DROP_REC_CSUM]++;
-			return;
-		}
-		if (migdp_vtab_should_apply(c->vt, vt_page(c, r->gpa), ext)) {
-			memcpy(dst, r->data, MIGDP_PAGE_SIZE);
-			c->st.pages_raw++;
-		} else {
-			c->st.pages_stale++;
-		}
-		atomic_fetch_add_explicit(&c->pages_done, 1, memory_order_relaxed);
-		return;
+		c->st.pages_raw += write_page(c, dst, page, ext, false, r->data, 0,
+					      MIGDP_PAGE_SIZE);
+		done = 1;
+		break;
 	case MIGDP_REC_FRAGMENT:
-		dst = migshim_session_gpa_to_hva(shim, r->gpa, MIGDP_PAGE_SIZE);
-		if (dst == NULL)
-			break;
-		if (migdp_crc32c(r->data, r->len) != r->crc) {
-			c->st.drops[MIGDP_DROP_REC_CSUM]++;
-			return;
-		}
-		if (migdp_vtab_should_apply_frag(c->vt, vt_page(c, r->gpa),
-						 migdp_rx_frag_version(ext, r->ver_delta))) {
-			memcpy(dst + r->frag_off, r->data, r->len);
-			if (r->frag_off == 0) {
-				c->st.pages_frag++;
-				atomic_fetch_add_explicit(&c->pages_done, 1,
-							  memory_order_relaxed);
-			}
-		} else {
-			c->st.pages_stale++;
-		}
-		return;
+		if (write_page(c, dst, page, migdp_rx_frag_version(ext, r->ver_delta),
+			       true, r->data, r->frag_off, r->len) && r->frag_off == 0)
+			c->st.pages_frag++;
+		done = r->frag_off == 0;
+		break;
 	default: /* ZSTD arrives with the codec */
 		c->st.drops[MIGDP_DROP_REC_TYPE]++;
 		return;
 	}
-	c->st.drops[MIGDP_DROP_REC_OUTSIDE]++;
+	atomic_fetch_add_explicit(&c->pages_done, done, memory_order_relaxed);
 }
 
 static void
@@ -140,51 +134,41 @@ on_fin(struct migdp_chan *c, const struct migdp_frame *f, uint64_t now)
 	send_ack(c, now); /* the source may be waiting for the last frames */
 }
 
+static void
+dst_frame(struct migdp_chan *c, const struct migdp_frame *f, uint64_t now)
+{
+	if (f->msg.type == MIGDP_T_DATA)
+		on_data(c, f, now);
+	else if (f->msg.type == MIGDP_T_FIN)
+		on_fin(c, f, now);
+	else
+		c->st.drops[MIGDP_DROP_UNKNOWN_TYPE]++;
+}
+
+/* Acknowledge when due; complete once everything up to the FIN arrived. */
+static unsigned
+dst_tick(struct migdp_chan *c, uint64_t now)
+{
+	if (migdp_rx_ack_due(c->rx, now))
+		send_ack(c, now);
+	if (c->fin_seen && migdp_rx_cum(c->rx) == c->end_seq &&
+	    atomic_load(&c->state) == MIGDP_CHAN_RUNNING) {
+		MIGDP_LOG(INFO, "channel %u: complete", c->id);
+		atomic_store(&c->state, MIGDP_CHAN_DONE);
+	}
+	c->st.rx_new = c->rx->stats.new_frames;
+	c->st.rx_dup = c->rx->stats.dups;
+	return 0;
+}
+
+static const struct migdp_chan_role dst_role = {
+	.name = "destination",
+	.on_frame = dst_frame,
+	.tick = dst_tick,
+};
+
 int
 migdp_chan_dst_main(void *arg)
 {
-	struct migdp_chan *c = arg;
-	struct migdp_ctx *ctx = c->ctx;
-	uint8_t *scratch = rte_malloc(NULL, MIGDP_MAX_FRAME + 64, 64);
-	struct rte_mbuf *pkts[MIGDP_BURST_ROOM];
-	struct migdp_frame f;
-	unsigned empty = 0;
-
-	MIGDP_LOG(INFO, "channel %u: destination on lcore %u, queue %u", c->id,
-		  rte_lcore_id(), c->queue);
-	while (!atomic_load_explicit(&ctx->quit, memory_order_relaxed)) {
-		uint64_t now = migdp_now_ns();
-		uint16_t n, i;
-
-		n = migdp_rx_burst(ctx, 1u + c->id, c->queue, c->inbox, &c->frx,
-				   &c->st, pkts);
-		for (i = 0; i < n; i++) {
-			if (migdp_rx_parse(ctx, pkts[i], &c->loc, scratch, &f,
-					   &c->st)) {
-				if (f.msg.type == MIGDP_T_DATA)
-					on_data(c, &f, now);
-				else if (f.msg.type == MIGDP_T_FIN)
-					on_fin(c, &f, now);
-				else
-					c->st.drops[MIGDP_DROP_UNKNOWN_TYPE]++;
-			}
-			rte_pktmbuf_free(pkts[i]);
-		}
-		if (migdp_rx_ack_due(c->rx, now))
-			send_ack(c, now);
-		if (c->fin_seen && migdp_rx_cum(c->rx) == c->end_seq &&
-		    atomic_load(&c->state) == MIGDP_CHAN_RUNNING) {
-			MIGDP_LOG(INFO, "channel %u: complete", c->id);
-			atomic_store(&c->state, MIGDP_CHAN_DONE);
-		}
-		c->st.rx_new = c->rx->stats.new_frames;
-		c->st.rx_dup = c->rx->stats.dups;
-		c->st.ftx = c->ftx.st;
-		c->st.frx = c->frx.st;
-		atomic_store_explicit(&c->wire_bytes, c->st.tx_bytes,
-				      memory_order_relaxed);
-		migdp_idle(ctx->cfg, &empty, n > 0);
-	}
-	rte_free(scratch);
-	return 0;
+	return migdp_chan_loop(arg, &dst_role);
 }

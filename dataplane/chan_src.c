@@ -8,7 +8,6 @@
 
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
-#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "dp.h"
@@ -246,61 +245,41 @@ handle(struct migdp_chan *c, const struct migdp_frame *f, uint64_t now)
 	}
 }
 
+/* Losses first, then new pages; after the final round, FIN until echoed
+ * and everything acknowledged. */
+static unsigned
+src_tick(struct migdp_chan *c, uint64_t now)
+{
+	unsigned work = retransmit(c, now) + send_new(c, now);
+
+	if (!c->final_seen || c->cur_left != 0 || c->frag_active ||
+	    c->idesc != c->ndescs)
+		return work;
+	if (!c->fin_sent) {
+		c->end_seq = c->tx->nxt;
+		send_fin(c, now);
+	} else if (!c->fin_echoed &&
+		   now - c->fin_sent_ns > RTE_MAX(migdp_tx_rto(c->tx),
+						  (uint64_t)20000000)) {
+		send_fin(c, now);
+	}
+	if (c->fin_echoed && migdp_tx_inflight(c->tx) == 0 &&
+	    atomic_load(&c->state) == MIGDP_CHAN_RUNNING) {
+		MIGDP_LOG(INFO, "channel %u: all %u frames acknowledged", c->id,
+			  c->end_seq - c->ctx->isn);
+		atomic_store(&c->state, MIGDP_CHAN_DONE);
+	}
+	return work;
+}
+
+static const struct migdp_chan_role src_role = {
+	.name = "source",
+	.on_frame = handle,
+	.tick = src_tick,
+};
+
 int
 migdp_chan_src_main(void *arg)
 {
-	struct migdp_chan *c = arg;
-	struct migdp_ctx *ctx = c->ctx;
-	uint8_t *scratch = rte_malloc(NULL, MIGDP_MAX_FRAME + 64, 64);
-	struct rte_mbuf *pkts[MIGDP_BURST_ROOM];
-	struct migdp_frame f;
-	unsigned empty = 0;
-
-	MIGDP_LOG(INFO, "channel %u: source on lcore %u, queue %u", c->id,
-		  rte_lcore_id(), c->queue);
-	while (!atomic_load_explicit(&ctx->quit, memory_order_relaxed) &&
-	       atomic_load_explicit(&c->state, memory_order_relaxed) !=
-		       MIGDP_CHAN_FAILED) {
-		uint64_t now = migdp_now_ns();
-		uint16_t n, i;
-		unsigned work;
-
-		/* 1. Acknowledgements (and FIN echoes) from the destination. */
-		n = migdp_rx_burst(ctx, 1u + c->id, c->queue, c->inbox, &c->frx,
-				   &c->st, pkts);
-		for (i = 0; i < n; i++) {
-			if (migdp_rx_parse(ctx, pkts[i], &c->loc, scratch, &f, &c->st))
-				handle(c, &f, now);
-			rte_pktmbuf_free(pkts[i]);
-		}
-		work = n;
-		/* 2. Losses first, then new pages. */
-		work += retransmit(c, now);
-		work += send_new(c, now);
-		/* 3. Everything of the final round sent: FIN, until echoed. */
-		if (c->final_seen && c->cur_left == 0 && !c->frag_active &&
-		    c->idesc == c->ndescs) {
-			if (!c->fin_sent) {
-				c->end_seq = c->tx->nxt;
-				send_fin(c, now);
-			} else if (!c->fin_echoed &&
-				   now - c->fin_sent_ns > RTE_MAX(migdp_tx_rto(c->tx),
-								  (uint64_t)20000000)) {
-				send_fin(c, now);
-			}
-			if (c->fin_echoed && migdp_tx_inflight(c->tx) == 0 &&
-			    atomic_load(&c->state) == MIGDP_CHAN_RUNNING) {
-				MIGDP_LOG(INFO, "channel %u: all %u frames acknowledged",
-					  c->id, c->end_seq - ctx->isn);
-				atomic_store(&c->state, MIGDP_CHAN_DONE);
-			}
-		}
-		c->st.ftx = c->ftx.st;
-		c->st.frx = c->frx.st;
-		atomic_store_explicit(&c->wire_bytes, c->st.tx_bytes,
-				      memory_order_relaxed);
-		migdp_idle(ctx->cfg, &empty, work > 0);
-	}
-	rte_free(scratch);
-	return 0;
+	return migdp_chan_loop(arg, &src_role);
 }

@@ -152,6 +152,20 @@ migdp_idle(const struct migdp_config *cfg, unsigned *empty, bool busy)
 	}
 }
 
+/** What a channel lcore does for its role; migdp_chan_loop() does the
+ * rest (receive, parse, publish counters, idle back-off). */
+struct migdp_chan_role {
+	const char *name;
+	/** A valid frame for this channel. */
+	void (*on_frame)(struct migdp_chan *c, const struct migdp_frame *f,
+			 uint64_t now);
+	/** Once per loop: send, retransmit, acknowledge. Returns work done. */
+	unsigned (*tick)(struct migdp_chan *c, uint64_t now);
+};
+
+/** The channel lcore loop, until quit or the channel failed. */
+int migdp_chan_loop(struct migdp_chan *c, const struct migdp_chan_role *role);
+
 /** Channel lcore entry points (rte_eal_remote_launch). */
 int migdp_chan_src_main(void *chan);
 int migdp_chan_dst_main(void *chan);
