@@ -218,14 +218,15 @@ sum_stats(struct ctl *k)
 	}
 }
 
+/* A progress line once a second, and at once when @p force. */
 static void
-progress(struct ctl *k, uint64_t now)
+progress(struct ctl *k, uint64_t now, bool force)
 {
 	uint64_t pages = 0, bytes = 0, retx = 0;
 	double dt;
 	unsigned i;
 
-	if (!k->o->progress || now - k->last_progress_ns < 1000000000ull)
+	if (!k->o->progress || (!force && now - k->last_progress_ns < 1000000000ull))
 		return;
 	for (i = 0; i < k->ctx->nch; i++) {
 		pages += atomic_load_explicit(&k->ctx->chans[i]->pages_done,
@@ -235,13 +236,14 @@ progress(struct ctl *k, uint64_t now)
 		retx += atomic_load_explicit(&k->ctx->chans[i]->retx,
 					     memory_order_relaxed);
 	}
-	dt = (double)(now - k->last_progress_ns) * 1e-9;
+	dt = RTE_MAX((double)(now - k->last_progress_ns) * 1e-9, 1e-6);
 	fprintf(stderr, "progress: %s pages %llu/%llu (%.1f%%) wire %.1f MiB "
 		"rate %.2f Gb/s retransmits %llu\n",
 		migdp_role_name(k->ctx->cfg->role), (unsigned long long)pages,
 		(unsigned long long)k->rep->pages_total,
 		k->rep->pages_total ? 100.0 * (double)pages / (double)k->rep->pages_total : 0,
 		(double)bytes / (1 << 20),
+		dt < 0.01 ? 0.0 :
 		(double)(pages - k->last_pages) * MIGDP_PAGE_SIZE * 8 / dt / 1e9,
 		(unsigned long long)retx);
 	k->last_pages = pages;
@@ -364,16 +366,19 @@ source_session(struct ctl *k)
 	if (launch(k) < 0)
 		return -1;
 	t_data = migdp_now_ns();
+	k->last_progress_ns = t_data;
+	progress(k, t_data, true);
 	while (channels_in(k, MIGDP_CHAN_DONE) < ctx->nch) {
 		now = migdp_now_ns();
 		WAIT_CHECKS(k, now);
 		if (peer_dead(k, now))
 			return fail(k, "peer silent for more than peer_timeout_ms%s", "");
 		keepalive(k, now);
-		progress(k, now);
+		progress(k, now, false);
 		migdp_idle(cfg, &empty, ctl_poll(k) > 0);
 	}
 	k->rep->transfer_ns = migdp_now_ns() - t_data;
+	progress(k, migdp_now_ns(), true);
 
 	/* 4. Commit: the destination confirms it has everything, verified. */
 	migdp_memory_digest(ctx->shim, k->rep->digest);
@@ -529,7 +534,7 @@ destination_session(struct ctl *k)
 			}
 		}
 		keepalive(k, now);
-		progress(k, now);
+		progress(k, now, false);
 		migdp_idle(cfg, &empty, ctl_poll(k) > 0);
 	}
 	if (!k->rep->verified)
