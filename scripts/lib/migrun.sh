@@ -146,7 +146,10 @@ mr_wait_all() {
 	for p in "${MR_PIDS[@]}"; do
 		wait "$p" || rc=1
 	done
-	[ -n "${MR_TAIL:-}" ] && kill "$MR_TAIL" 2>/dev/null
+	if [ -n "${MR_TAIL:-}" ]; then
+		sleep 0.3 # let tail -F show the last lines
+		kill "$MR_TAIL" 2>/dev/null
+	fi
 	return $rc
 }
 
