@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* zstd, one frame per 4 KiB page, with the lcore's reused contexts and the
+ * shared prepared dictionary. Frames keep zstd's standard header: magic,
+ * content size (checked = 4096 before decoding) and dictionary id (checked
+ * = ours); no frame checksum, the record's CRC32C covers the plain page. */
+#include <errno.h>
+
+#include <zstd_errors.h>
+
+#include "codec.h"
+
+static void
+zstd_fini(struct migdp_codec_ctx *ctx)
+{
+	ZSTD_freeCCtx(ctx->cctx);
+	ZSTD_freeDCtx(ctx->dctx);
+	ctx->cctx = NULL;
+	ctx->dctx = NULL;
+}
+
+static int
+zstd_init(struct migdp_codec_ctx *ctx)
+{
+	ctx->cctx = ZSTD_createCCtx();
+	ctx->dctx = ZSTD_createDCtx();
+	if (ctx->cctx == NULL || ctx->dctx == NULL) {
+		zstd_fini(ctx);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Asking zstd for at most max_out bytes makes "does not save enough" a
+ * dstSize_tooSmall error: no separate size test, no output to throw away. */
+static int
+zstd_compress(struct migdp_codec_ctx *ctx, const void *page, void *out,
+	      uint32_t cap)
+{
+	size_t room = RTE_MIN(cap, ctx->max_out), n;
+
+	if (ctx->cdict != NULL)
+		n = ZSTD_compress_usingCDict(ctx->cctx, out, room, page,
+					     MIGDP_PAGE_SIZE, ctx->cdict);
+	else
+		n = ZSTD_compressCCtx(ctx->cctx, out, room, page,
+				      MIGDP_PAGE_SIZE, ctx->level);
+	if (!ZSTD_isError(n))
+		return (int)n;
+	if (ZSTD_getErrorCode(n) != ZSTD_error_dstSize_tooSmall)
+		return -EIO;
+	return room == ctx->max_out ? 0 : -ENOSPC;
+}
+
+/* Header checks (codec.h rule 1) read only @p in; then one decode call,
+ * which never writes more than the 4096 bytes of @p page. */
+static int
+zstd_decompress(struct migdp_codec_ctx *ctx, const void *in, uint32_t len,
+		void *page)
+{
+	unsigned dict_id;
+	size_t n;
+
+	if (len == 0 || len > MIGDP_PAGE_SIZE)
+		return -EINVAL;
+	/* Also refuses skippable frames (size 0), unknown sizes and errors. */
+	if (ZSTD_getFrameContentSize(in, len) != MIGDP_PAGE_SIZE)
+		return -EINVAL;
+	/* Truncated, trailing bytes or a second frame. */
+	if (ZSTD_findFrameCompressedSize(in, len) != len)
+		return -EINVAL;
+	dict_id = ZSTD_getDictID_fromFrame(in, len);
+	if (dict_id != 0 && (ctx->ddict == NULL || dict_id != ctx->dict_id))
+		return -ENOKEY;
+	if (dict_id != 0)
+		n = ZSTD_decompress_usingDDict(ctx->dctx, page, MIGDP_PAGE_SIZE,
+					       in, len, ctx->ddict);
+	else
+		n = ZSTD_decompressDCtx(ctx->dctx, page, MIGDP_PAGE_SIZE,
+					in, len);
+	if (ZSTD_isError(n) || n != MIGDP_PAGE_SIZE)
+		return -EBADMSG;
+	return 0;
+}
+
+const struct migdp_codec_ops migdp_codec_zstd = {
+	.name = "zstd",
+	.rec_type = MIGDP_REC_ZSTD,
+	.plain = false,
+	.init = zstd_init,
+	.fini = zstd_fini,
+	.compress = zstd_compress,
+	.decompress = zstd_decompress,
+};
