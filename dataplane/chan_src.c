@@ -10,22 +10,9 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include "codec/codec.h"
 #include "dp.h"
 #include "log.h"
-
-/* ~1 cycle/byte worst case, stops at the first non-zero word. */
-static inline bool
-page_is_zero(const void *page)
-{
-	const uint64_t *p = page;
-	unsigned i;
-
-	for (i = 0; i < MIGDP_PAGE_SIZE / 8; i += 8)
-		if (p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] |
-		    p[i + 6] | p[i + 7])
-			return false;
-	return true;
-}
 
 /* Next page to send from the ring; false when none is waiting. */
 static bool
@@ -52,6 +39,34 @@ next_page(struct migdp_chan *c)
 		c->cur_left = d->npages;
 	}
 	return true;
+}
+
+/* One non-zero page as a zstd record when the codec says so and it fits,
+ * else raw. @return 0, or -ENOSPC when it does not fit in this frame. */
+static int
+add_page(struct migdp_chan *c, struct migdp_data *d, const uint8_t *page,
+	 uint32_t avail)
+{
+	const struct migdp_codec_setting *cs = &c->ctx->cfg->codec;
+	uint32_t cap = RTE_MIN(avail, MIGDP_MAX_FRAME - c->arena_used);
+	struct migdp_rec r;
+
+	if (cs->method == MIGDP_CODEC_ZSTD && cap > 0 &&
+	    migdp_codec_encode(c->codec, &migdp_codec_zstd, page,
+			       c->arena + c->arena_used, cap, &r) == 0 &&
+	    r.type == MIGDP_REC_ZSTD) {
+		r.gpa = c->cur_gpa;
+		if (migdp_data_add(d, &r) < 0)
+			return -ENOSPC;
+		c->arena_used += r.len;
+		c->st.pages_zstd++;
+		c->st.zstd_bytes += r.len;
+		return 0;
+	}
+	if (migdp_data_add_raw(d, c->cur_gpa, page) < 0)
+		return -ENOSPC;
+	c->st.pages_raw++;
+	return 0;
 }
 
 static inline void
@@ -95,19 +110,15 @@ fill_frame(struct migdp_chan *c, struct migdp_data *d, uint32_t seq)
 		if (avail == 0 || !next_page(c))
 			break;
 		page = migshim_session_gpa_to_hva(shim, c->cur_gpa, MIGDP_PAGE_SIZE);
-		if (page_is_zero(page)) {
-			uint32_t n = 1;
+		uint32_t n = migdp_zero_run(page, c->cur_left);
 
-			while (n < c->cur_left &&
-			       page_is_zero(page + ((size_t)n << MIGDP_PAGE_SHIFT)))
-				n++;
+		if (n > 0) {
 			if (migdp_data_add_zero(d, c->cur_gpa, n) < 0)
 				break;
 			c->st.pages_zero += n;
 			pages += n;
 			consume(c, n);
-		} else if (migdp_data_add_raw(d, c->cur_gpa, page) == 0) {
-			c->st.pages_raw++;
+		} else if (add_page(c, d, page, avail) == 0) {
 			pages++;
 			consume(c, 1);
 		} else if (fragments && avail >= 256) {
@@ -156,6 +167,7 @@ send_new(struct migdp_chan *c, uint64_t now)
 		if (m == NULL)
 			break;
 		migdp_data_init(&d, c->flow.mtu);
+		c->arena_used = 0;
 		fill_frame(c, &d, c->tx->nxt);
 		if (d.nrec == 0) {
 			rte_pktmbuf_free(m);

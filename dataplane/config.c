@@ -437,7 +437,23 @@ cfg_format_fraction(const struct cfg_key *k __rte_unused, const void *src, char 
 	snprintf(buf, n, "%g", x);
 }
 
+/* auto | raw | zstd[:LEVEL]. Target: struct migdp_codec_setting. */
+static int
+cfg_parse_codec(const struct cfg_key *k __rte_unused, const char *v, void *dst,
+		char *why, size_t n)
+{
+	return migdp_codec_setting_parse(v, dst, why, n) < 0 ? -EINVAL : 0;
+}
+
+static void
+cfg_format_codec(const struct cfg_key *k __rte_unused, const void *src, char *buf,
+		 size_t n)
+{
+	migdp_codec_setting_str(src, buf, n);
+}
+
 static const struct cfg_type t_uint = {cfg_parse_uint, cfg_format_uint};
+static const struct cfg_type t_codec = {cfg_parse_codec, cfg_format_codec};
 static const struct cfg_type t_enum = {cfg_parse_enum, cfg_format_enum};
 static const struct cfg_type t_string = {cfg_parse_string, cfg_format_string};
 static const struct cfg_type t_device = {cfg_parse_device, cfg_format_device};
@@ -502,6 +518,7 @@ static const struct cfg_key cfg_keys[] = {
 	FRACTION(tx_drop), FRACTION(tx_dup), FRACTION(tx_reorder), FRACTION(tx_corrupt),
 	FRACTION(rx_drop), FRACTION(rx_dup), FRACTION(rx_reorder), FRACTION(rx_corrupt),
 	UINT("fault", "seed", fault.seed, 0, UINT64_MAX, "0", 0),
+	KEY("codec", "method", t_codec, codec, "raw", 0),
 };
 
 static_assert(RTE_DIM(cfg_keys) <= MIGDP_CONFIG_MAX_KEYS,

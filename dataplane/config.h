@@ -28,6 +28,8 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 
+#include "codec/codec.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -108,6 +110,9 @@ struct migdp_config {
 	struct migdp_endpoint local;
 	struct migdp_endpoint peer;
 	struct migdp_fault_conf fault;
+	/** [codec] method: auto | raw | zstd[:LEVEL] (raw until the adaptive
+	 * mode is wired into the channels; auto behaves as raw for now). */
+	struct migdp_codec_setting codec;
 	/** Private to config.c: where each key was set, for messages
 	 * (0 = default, MIGDP_CONFIG_OVERRIDE, else the line in @c path). */
 	uint32_t origin[MIGDP_CONFIG_MAX_KEYS];

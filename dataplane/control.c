@@ -201,6 +201,8 @@ sum_stats(struct ctl *k)
 		s->pages_zero += c->pages_zero;
 		s->pages_raw += c->pages_raw;
 		s->pages_frag += c->pages_frag;
+		s->pages_zstd += c->pages_zstd;
+		s->zstd_bytes += c->zstd_bytes;
 		s->pages_stale += c->pages_stale;
 		s->misrouted += c->misrouted;
 		s->rx_new += c->rx_new;

@@ -184,6 +184,11 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 			 fc->tx_corrupt, fc->seed * 131 + 2 * id + 1, ctx->port.pool);
 	migdp_fault_init(&c->frx, fc->rx_drop, fc->rx_dup, fc->rx_reorder,
 			 fc->rx_corrupt, fc->seed * 131 + 2 * id + 2, ctx->port.pool);
+	c->arena = rte_malloc_socket("migdp_arena", MIGDP_MAX_FRAME, 64, socket);
+	c->codec = migdp_codec_ctx_create(&(struct migdp_codec_ctx_params){
+		.level = cfg->codec.method == MIGDP_CODEC_ZSTD ? cfg->codec.level : 0});
+	if (c->arena == NULL || c->codec == NULL)
+		goto err;
 	if (cfg->role == MIGDP_ROLE_SOURCE) {
 		/* RTO floor of 10 ms: on a shared machine an lcore may be
 		 * descheduled for milliseconds, and every early timeout is a
@@ -242,6 +247,8 @@ migdp_chan_free(struct migdp_chan *c)
 			rte_pktmbuf_free(m);
 		rte_ring_free(c->inbox);
 	}
+	migdp_codec_ctx_free(c->codec);
+	rte_free(c->arena);
 	rte_free(c->tx);
 	rte_free(c->rx);
 	rte_free(c->vt);

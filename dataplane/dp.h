@@ -16,6 +16,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "codec/codec.h"
 #include "config.h"
 #include "fault.h"
 #include "migshim.h"
@@ -38,6 +39,7 @@ struct migdp_lstats {
 	uint64_t rx_frames, tx_frames, tx_bytes, tx_dropped;
 	uint64_t retransmits;
 	uint64_t pages_zero, pages_raw, pages_frag; /* sent (src) / applied (dst) */
+	uint64_t pages_zstd, zstd_bytes;  /* compressed pages, their payload bytes */
 	uint64_t pages_stale;  /* dst: older than what the page already holds */
 	uint64_t misrouted;    /* handed to the owning lcore */
 	uint64_t rx_new, rx_dup; /* dst: DATA frames by class */
@@ -62,6 +64,10 @@ struct migdp_chan {
 	struct migdp_pacer pacer;    /* source */
 	struct migdp_rx *rx;         /* destination */
 	struct migdp_vtab *vt;       /* destination */
+	struct migdp_codec_ctx *codec; /* zstd context of this lcore */
+	uint8_t *arena;              /* source: compressed payloads of a frame;
+	                              * destination: one decoded page */
+	uint32_t arena_used;
 	uint64_t vt_base_page;       /* destination: page number of vt[0] */
 	struct migdp_lstats st;
 	/* Source: descriptors and where we are in them. */

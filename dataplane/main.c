@@ -184,8 +184,15 @@ report(const struct migdp_ctx *ctx, const struct migdp_report *r)
 			      (double)r->guest_bytes * 8 / total_s / 1e9 : 0.0,
 		      "channels", (int)ctx->nch, "mtu", (int)ctx->cfg->port.mtu,
 		      "digest", digest);
-	json_object_set_new(o, "pages", json_pack("{s:I, s:I, s:I, s:I}",
+	{
+		char codec[32];
+
+		migdp_codec_setting_str(&ctx->cfg->codec, codec, sizeof(codec));
+		json_object_set_new(o, "codec", json_string(codec));
+	}
+	json_object_set_new(o, "pages", json_pack("{s:I, s:I, s:I, s:I, s:I}",
 		"zero", (json_int_t)s->pages_zero, "raw", (json_int_t)s->pages_raw,
+		"zstd", (json_int_t)s->pages_zstd,
 		"fragmented", (json_int_t)s->pages_frag,
 		"stale", (json_int_t)s->pages_stale));
 	json_object_set_new(o, "drops", drops);

@@ -298,7 +298,9 @@ test_overrides(void)
 	set(&c, "channels.lcores=1,x", "comma-separated list");
 	set(&c, "channels.lcores=128", "must be 0..127");
 	set(&c, "nosuch.key=1", "unknown section (known: migdp port channels "
-	    "local peer fault)");
+	    "local peer fault codec)");
+	set(&c, "codec.method=zstd:23", "out of range");
+	set(&c, "codec.method=gzip", "codec.method=gzip");
 	set(&c, "port.nosuch=1", "unknown key (known in [port]: device mtu "
 	    "mbufs rx_desc tx_desc burst)");
 	set(&c, "port.mtu", "expected section.key=value");

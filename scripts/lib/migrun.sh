@@ -17,6 +17,7 @@ mr_defaults() {
 	MR_IMAGE=${MR_IMAGE:-}
 	MR_MIX=${MR_MIX:-}
 	MR_FAULT=${MR_FAULT:-}
+	MR_CODEC=${MR_CODEC:-raw}
 	MR_HUGE=${MR_HUGE:-0}
 	MR_TIMEOUT=${MR_TIMEOUT:-120}
 	MR_PROGRESS=${MR_PROGRESS:-0}
@@ -98,7 +99,8 @@ mr_start_migdp() {
 	faults=$(mr_fault_sets) || return 1
 	sets="--set port.device=$(mr_device "$role") --set channels.count=$MR_CHANNELS"
 	sets+=" --set port.mtu=$MR_MTU --set migdp.shim_socket=$MR_DIR/$role.sock"
-	sets+=" --set migdp.idle_backoff_us=$MR_BACKOFF_US $faults $extra"
+	sets+=" --set migdp.idle_backoff_us=$MR_BACKOFF_US --set codec.method=${MR_CODEC:-raw}"
+	sets+=" $faults $extra"
 	# shellcheck disable=SC2086
 	$ns timeout "$MR_TIMEOUT" "$MR_BUILD/dataplane/migdp" $(mr_eal "${role:0:3}") -- \
 		--config "$cfg" $sets --progress --wait-ms $((MR_TIMEOUT * 1000 / 2)) \

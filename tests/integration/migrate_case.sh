@@ -50,6 +50,12 @@ faults_memif|faults_veth)
 		[ "$(field ".fault.destination.tx.$k")" -gt 0 ] || fail "no frame $k by the destination's fault injection"
 	done
 	[ "$(field '.drops.destination["bad UDP checksum"] // 0')" -gt 0 ] || fail "corrupted frames not counted as bad checksums" ;;
+codec_zstd)
+	run --mem 256M --link memif --channels 2 --mtu 9000 --codec zstd
+	expect_ok
+	[ "$(field .pages.zstd)" -gt 0 ] || fail "no page compressed"
+	[ "$(field .wire_bytes)" -lt $(($(field .guest_bytes) / 2)) ] ||
+		fail "zstd sent $(field .wire_bytes) bytes for $(field .guest_bytes)" ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 echo "PASS ($CASE): $(field '{status, total_ms, retransmits, verified}' | tr -d '\n ')"
