@@ -6,6 +6,7 @@
  * with a FIN once the final round's marker has been sent and acknowledged. */
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -47,25 +48,32 @@ static int
 add_page(struct migdp_chan *c, struct migdp_data *d, const uint8_t *page,
 	 uint32_t avail)
 {
-	const struct migdp_codec_setting *cs = &c->ctx->cfg->codec;
 	uint32_t cap = RTE_MIN(avail, MIGDP_MAX_FRAME - c->arena_used);
 	struct migdp_rec r;
+	bool tried = false;
 
-	if (cs->method == MIGDP_CODEC_ZSTD && cap > 0 &&
+	if (c->use_zstd && cap > 0 &&
 	    migdp_codec_encode(c->codec, &migdp_codec_zstd, page,
-			       c->arena + c->arena_used, cap, &r) == 0 &&
-	    r.type == MIGDP_REC_ZSTD) {
-		r.gpa = c->cur_gpa;
-		if (migdp_data_add(d, &r) < 0)
-			return -ENOSPC;
-		c->arena_used += r.len;
-		c->st.pages_zstd++;
-		c->st.zstd_bytes += r.len;
-		return 0;
+			       c->arena + c->arena_used, cap, &r) == 0) {
+		tried = true;
+		if (r.type == MIGDP_REC_ZSTD) {
+			r.gpa = c->cur_gpa;
+			if (migdp_data_add(d, &r) < 0)
+				return -ENOSPC;
+			c->arena_used += r.len;
+			c->st.pages_zstd++;
+			c->st.zstd_bytes += r.len;
+			c->batch.pages++;
+			c->batch.bytes_out += r.len;
+			return 0;
+		}
 	}
 	if (migdp_data_add_raw(d, c->cur_gpa, page) < 0)
 		return -ENOSPC;
 	c->st.pages_raw++;
+	c->batch.pages++;
+	c->batch.pages_fallback += tried;
+	c->batch.bytes_out += MIGDP_PAGE_SIZE;
 	return 0;
 }
 
@@ -154,6 +162,8 @@ send_new(struct migdp_chan *c, uint64_t now)
 	struct rte_mbuf *pkts[MIGDP_BURST_ROOM];
 	struct migdp_data d;
 	struct migdp_msg msg = {.type = MIGDP_T_DATA};
+	bool auto_codec = ctx->cfg->codec.method == MIGDP_CODEC_AUTO;
+	bool drained = false;
 	uint16_t n = 0;
 	uint32_t seq;
 	int len;
@@ -166,11 +176,22 @@ send_new(struct migdp_chan *c, uint64_t now)
 
 		if (m == NULL)
 			break;
+		struct migdp_codec_choice choice = {0};
+		uint64_t t0 = rte_get_tsc_cycles();
+
+		if (auto_codec) { /* the chooser decides per frame */
+			choice = migdp_adapt_choose(&c->adapt);
+			c->use_zstd = choice.method == MIGDP_CODEC_ZSTD;
+			if (c->use_zstd)
+				migdp_codec_ctx_set_level(c->codec, choice.level);
+		}
 		migdp_data_init(&d, c->flow.mtu);
 		c->arena_used = 0;
+		memset(&c->batch, 0, sizeof(c->batch));
 		fill_frame(c, &d, c->tx->nxt);
 		if (d.nrec == 0) {
 			rte_pktmbuf_free(m);
+			drained = true;
 			break;
 		}
 		msg.seq = c->tx->nxt;
@@ -187,7 +208,18 @@ send_new(struct migdp_chan *c, uint64_t now)
 		migdp_tx_send(c->tx, now, (uintptr_t)m, &seq);
 		rte_mbuf_refcnt_update(m, 1); /* ours, for retransmission */
 		pkts[n++] = m;
+		if (auto_codec && c->batch.pages > 0) {
+			c->batch.ns = (rte_get_tsc_cycles() - t0) * 1000000000ull /
+				      rte_get_tsc_hz();
+			migdp_adapt_account(&c->adapt, &choice, &c->batch);
+		}
 	}
+	/* The link holds us back when the window is full or pacing said no
+	 * (stopped short of a burst with pages left); not when the burst
+	 * ended or the ring was empty: that is the CPU, or nothing to do. */
+	if (migdp_tx_window_full(c->tx) ||
+	    (!drained && n < MIGDP_BURST && (c->cur_left > 0 || c->idesc < c->ndescs)))
+		c->saturated = true;
 	if (n > 0)
 		migdp_send_frames(ctx, c->queue, pkts, n, &c->ftx, &c->st);
 	return n;
@@ -263,6 +295,14 @@ static unsigned
 src_tick(struct migdp_chan *c, uint64_t now)
 {
 	unsigned work = retransmit(c, now) + send_new(c, now);
+
+	if (now - c->link_ns >= 1000000) { /* the chooser's view of the link */
+		migdp_adapt_link(&c->adapt, now - c->link_ns,
+				 c->st.tx_bytes - c->link_bytes, c->saturated);
+		c->link_ns = now;
+		c->link_bytes = c->st.tx_bytes;
+		c->saturated = false;
+	}
 
 	if (!c->final_seen || c->cur_left != 0 || c->frag_active ||
 	    c->idesc != c->ndescs)

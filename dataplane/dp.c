@@ -202,6 +202,10 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 			goto err;
 		migdp_pacer_init(&c->pacer, migdp_config_channel_bps(cfg),
 				 4 * MIGDP_MAX_FRAME, migdp_now_ns());
+		c->use_zstd = cfg->codec.method == MIGDP_CODEC_ZSTD;
+		if (migdp_adapt_init(&c->adapt, &(struct migdp_adapt_params){
+			.link_bytes_per_s = migdp_config_channel_bps(cfg) / 8}) < 0)
+			goto err;
 	} else {
 		struct migdp_rx_params rp = {.window = window};
 		struct migshim_region_info first, last;

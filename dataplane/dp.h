@@ -17,6 +17,7 @@
 #include <rte_ring.h>
 
 #include "codec/codec.h"
+#include "codec/adapt.h"
 #include "config.h"
 #include "fault.h"
 #include "migshim.h"
@@ -68,6 +69,12 @@ struct migdp_chan {
 	uint8_t *arena;              /* source: compressed payloads of a frame;
 	                              * destination: one decoded page */
 	uint32_t arena_used;
+	/* Source codec choice: per frame, fixed or adaptive ([codec] auto). */
+	bool use_zstd;
+	struct migdp_adapt adapt;
+	struct migdp_adapt_batch batch; /* of the frame being filled */
+	bool saturated;              /* window or pacing stopped us lately */
+	uint64_t link_ns, link_bytes; /* last link sample */
 	uint64_t vt_base_page;       /* destination: page number of vt[0] */
 	struct migdp_lstats st;
 	/* Source: descriptors and where we are in them. */
