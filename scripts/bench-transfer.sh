@@ -20,22 +20,9 @@ while [ $# -gt 0 ]; do
 done
 [ -x "$BUILD/dataplane/migdp" ] || "$TOP/scripts/setup.sh" >&2 || exit 1
 
-old_huge=$(cat /proc/sys/vm/nr_hugepages)
-restore() { [ "$HUGE" = 1 ] && echo "$old_huge" >/proc/sys/vm/nr_hugepages; }
-trap restore EXIT
-if [ "$HUGE" = 1 ]; then
-	# 2 x 1 GiB of EAL memory + 2 x the guest, in 2 MiB pages.
-	want=$((1024 + 2 * $(numfmt --from=iec "$MEM") / 2097152 + 64))
-	[ "$old_huge" -lt "$want" ] && echo "$want" >/proc/sys/vm/nr_hugepages
-	if ! grep -q '^[^ ]* [^ ]* hugetlbfs' /proc/mounts; then
-		mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages ||
-			{ echo "bench: cannot mount hugetlbfs" >&2; exit 1; }
-	fi
-	if [ "$(cat /proc/sys/vm/nr_hugepages)" -lt "$want" ]; then
-		echo "bench: could reserve only $(cat /proc/sys/vm/nr_hugepages) of $want hugepages; use --no-hugepages" >&2
-		exit 1
-	fi
-fi
+# shellcheck source=lib/hugepages.sh
+. "$TOP/scripts/lib/hugepages.sh"
+[ "$HUGE" = 1 ] && { huge_reserve "$MEM" || exit 1; }
 
 memcpy=$("$BUILD/lab/migdp-memcpy-bench" --mib 256)
 echo "$memcpy"

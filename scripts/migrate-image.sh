@@ -7,7 +7,8 @@
 #
 # scripts/migrate-image.sh [IMAGE] [--mem SIZE] [--link memif|veth]
 #     [--channels N] [--mtu 1500|9000] [--fault drop=..,dup=..,reorder=..,corrupt=..]
-#     [--mix zero=..,text=..,binary=..,random=..] [--codec raw|zstd[:LEVEL]]
+#     [--mix zero=..,text=..,binary=..,random=..] [--files-dir DIR]
+#     [--codec auto|raw|zstd[:LEVEL]]
 #     [--hugepages] [--progress]
 #     [--timeout SEC] [--keep]
 set -uo pipefail
@@ -16,7 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/migrun.sh"
 
 usage() {
-	sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -30,6 +31,7 @@ while [ $# -gt 0 ]; do
 	--fault) MR_FAULT=$2; shift ;;
 	--mix) MR_MIX=$2; shift ;;
 	--codec) MR_CODEC=$2; shift ;;
+	--files-dir) MR_FILES=$2; shift ;;
 	--hugepages) MR_HUGE=1 ;;
 	--progress) MR_PROGRESS=1 ;;
 	--timeout) MR_TIMEOUT=$2; shift ;;

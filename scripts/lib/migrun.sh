@@ -116,6 +116,7 @@ mr_start_guest() {
 		args+=" --channels $MR_CHANNELS"
 		[ -n "$MR_IMAGE" ] && args+=" --image $MR_IMAGE"
 		[ -n "$MR_MIX" ] && args+=" --mix $MR_MIX"
+		[ -n "${MR_FILES:-}" ] && args+=" --files-dir $MR_FILES"
 	fi
 	[ -n "$MR_MEM" ] && args+=" --mem $MR_MEM"
 	[ "$MR_HUGE" = 1 ] && args+=" --hugepages"
