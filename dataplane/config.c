@@ -470,6 +470,10 @@ static const struct cfg_name cfg_roles[] = {
 	{"source", MIGDP_ROLE_SOURCE}, {"destination", MIGDP_ROLE_DESTINATION}, {NULL, 0},
 };
 
+static const struct cfg_name cfg_on_off[] = {
+	{"off", 0}, {"on", 1}, {"no", 0}, {"yes", 1}, {NULL, 0},
+};
+
 static const struct cfg_name cfg_log_levels[] = {
 	{"emerg", RTE_LOG_EMERG}, {"alert", RTE_LOG_ALERT}, {"crit", RTE_LOG_CRIT},
 	{"err", RTE_LOG_ERR}, {"warning", RTE_LOG_WARNING}, {"notice", RTE_LOG_NOTICE},
@@ -519,6 +523,7 @@ static const struct cfg_key cfg_keys[] = {
 	FRACTION(rx_drop), FRACTION(rx_dup), FRACTION(rx_reorder), FRACTION(rx_corrupt),
 	UINT("fault", "seed", fault.seed, 0, UINT64_MAX, "0", 0),
 	KEY("codec", "method", t_codec, codec, "raw", 0),
+	ENUM("codec", "dict", codec_dict, cfg_on_off, "off", 0),
 };
 
 static_assert(RTE_DIM(cfg_keys) <= MIGDP_CONFIG_MAX_KEYS,

@@ -113,6 +113,9 @@ struct migdp_config {
 	/** [codec] method: auto | raw | zstd[:LEVEL] (raw until the adaptive
 	 * mode is wired into the channels; auto behaves as raw for now). */
 	struct migdp_codec_setting codec;
+	/** [codec] dict: train a zstd dictionary on the source's memory and
+	 * send it before the pages (on|off). */
+	uint32_t codec_dict;
 	/** Private to config.c: where each key was set, for messages
 	 * (0 = default, MIGDP_CONFIG_OVERRIDE, else the line in @c path). */
 	uint32_t origin[MIGDP_CONFIG_MAX_KEYS];

@@ -12,6 +12,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <sys/uio.h>
 #include <xxhash.h>
 
 #include "arp.h"
@@ -40,7 +41,67 @@ struct ctl {
 	struct migdp_msg last; /* the last HELLO / COMMIT / REJECT / ABORT */
 	struct rte_ether_addr last_src_mac;
 	uint64_t last_session;
+	/* Dictionary: source, bytes acknowledged; destination, received. */
+	struct migdp_codec_dict *dict;
+	uint8_t *dict_buf;
+	uint32_t dict_done, dict_total, dict_id;
+	bool dict_ready;
 };
+
+static void ctl_send(struct ctl *k, const struct migdp_msg *m);
+
+/* Every channel's codec uses @p d from now on. */
+static void
+attach_dict(struct ctl *k, struct migdp_codec_dict *d)
+{
+	unsigned i;
+
+	for (i = 0; i < k->ctx->nch; i++)
+		migdp_codec_ctx_set_dict(k->ctx->chans[i]->codec, d);
+	rte_smp_wmb(); /* before the peer can learn that we have it */
+}
+
+/* Destination: a piece of the source's dictionary, in order; every piece
+ * is acknowledged with the bytes held so far (stop and wait). */
+static void
+dict_input(struct ctl *k, const struct migdp_dict_msg *m)
+{
+	struct migdp_msg ack = {.type = MIGDP_T_DICT};
+
+	if (m->len == 0 || k->ctx->cfg->role != MIGDP_ROLE_DESTINATION)
+		return;
+	if (k->dict_buf == NULL) {
+		k->dict_buf = rte_malloc(NULL, m->total, 0);
+		k->dict_total = m->total;
+		k->dict_id = m->dict_id;
+		k->dict_done = 0;
+	}
+	if (k->dict_buf == NULL || m->total != k->dict_total || m->dict_id != k->dict_id) {
+		k->st.drops[MIGDP_DROP_BAD_PAYLOAD]++;
+		return;
+	}
+	if (m->offset == k->dict_done && !k->dict_ready) {
+		memcpy(k->dict_buf + m->offset, m->data, m->len);
+		k->dict_done += m->len;
+		if (k->dict_done == k->dict_total) {
+			k->dict = migdp_dict_load(k->dict_buf, k->dict_total);
+			if (k->dict == NULL || migdp_dict_id(k->dict) != k->dict_id) {
+				MIGDP_LOG(ERR, "the source's dictionary is not valid");
+				migdp_dict_free(k->dict);
+				k->dict = NULL;
+				k->dict_done = 0;
+				return;
+			}
+			attach_dict(k, k->dict);
+			k->dict_ready = true;
+			MIGDP_LOG(INFO, "dictionary %08x of %u bytes received",
+				  k->dict_id, k->dict_total);
+		}
+	}
+	ack.u.dict = (struct migdp_dict_msg){.dict_id = k->dict_id,
+		.total = k->dict_total, .offset = k->dict_done};
+	ctl_send(k, &ack);
+}
 
 void
 migdp_memory_digest(const struct migshim_session *shim,
@@ -101,6 +162,12 @@ on_frame(struct ctl *k, const struct migdp_frame *f)
 		k->got_commit = true;
 		break;
 	case MIGDP_T_KEEPALIVE:
+		return;
+	case MIGDP_T_DICT:
+		if (f->msg.u.dict.len > 0)
+			dict_input(k, &f->msg.u.dict);
+		else if (f->msg.u.dict.offset > k->dict_done)
+			k->dict_done = f->msg.u.dict.offset;
 		return;
 	default: /* DATA, ACK, FIN belong to channels: a bad port here */
 		k->st.drops[MIGDP_DROP_WRONG_DST]++;
@@ -299,6 +366,65 @@ channels_in(struct ctl *k, int state)
 			return fail(k, "a channel failed%s", "");              \
 	} while (0)
 
+/* Source: train a dictionary on guest memory, prepare it for the levels
+ * the codec may use, send it piece by piece (each acknowledged), and give
+ * it to the channels. */
+static int
+send_dict(struct ctl *k)
+{
+	static const int auto_levels[] = {-7, -5, -3, -1, 1, 3};
+	const struct migdp_config *cfg = k->ctx->cfg;
+	struct iovec mem[MIGSHIM_MAX_REGIONS];
+	struct migshim_region_info ri;
+	struct migdp_msg m = {.type = MIGDP_T_DICT};
+	uint64_t t0 = migdp_now_ns(), sent = 0, deadline, now;
+	const uint8_t *data;
+	unsigned i, n, empty = 0;
+	size_t len;
+
+	for (n = 0; migshim_session_region(k->ctx->shim, n, &ri) == 0; n++)
+		mem[n] = (struct iovec){ri.hva, ri.size};
+	k->dict = migdp_dict_train(mem, n, NULL);
+	if (k->dict == NULL) {
+		MIGDP_LOG(WARNING, "no dictionary (%s): compressing without",
+			  strerror(errno));
+		return 0;
+	}
+	if (cfg->codec.method == MIGDP_CODEC_ZSTD)
+		migdp_dict_prepare(k->dict, cfg->codec.level);
+	else
+		for (i = 0; i < RTE_DIM(auto_levels); i++)
+			migdp_dict_prepare(k->dict, auto_levels[i]);
+	data = migdp_dict_data(k->dict, &len);
+	m.u.dict.dict_id = migdp_dict_id(k->dict);
+	m.u.dict.total = (uint32_t)len;
+	k->dict_done = 0;
+	deadline = migdp_now_ns() + (uint64_t)cfg->peer_timeout_ms * 1000000u;
+	while (k->dict_done < len) {
+		uint32_t acked = k->dict_done;
+
+		now = migdp_now_ns();
+		WAIT_CHECKS(k, now);
+		if (now > deadline)
+			return fail(k, "the destination did not take the dictionary%s", "");
+		if (now - sent > 50000000ull || m.u.dict.offset != acked) {
+			m.u.dict.offset = acked;
+			m.u.dict.len = (uint16_t)RTE_MIN((size_t)MIGDP_DICT_CHUNK, len - acked);
+			memcpy(m.u.dict.data, data + acked, m.u.dict.len);
+			ctl_send(k, &m);
+			sent = now;
+			deadline = now + (uint64_t)cfg->peer_timeout_ms * 1000000u;
+		}
+		migdp_idle(cfg, &empty, ctl_poll(k) > 0);
+	}
+	attach_dict(k, k->dict);
+	k->rep->dict_bytes = (uint32_t)len;
+	k->rep->dict_ms = (double)(migdp_now_ns() - t0) / 1e6;
+	MIGDP_LOG(INFO, "dictionary %08x of %zu bytes sent in %.1f ms",
+		  m.u.dict.dict_id, len, k->rep->dict_ms);
+	return 0;
+}
+
 static int
 source_session(struct ctl *k)
 {
@@ -363,7 +489,12 @@ source_session(struct ctl *k)
 	MIGDP_LOG(INFO, "session %016llx accepted: %u channels, %u regions",
 		  (unsigned long long)ctx->ctl_flow.session, ctx->nch, i);
 
-	/* 3. Pages move. */
+	/* 3. The dictionary, if any, before the first page that uses it. */
+	if (cfg->codec_dict && cfg->codec.method != MIGDP_CODEC_RAW &&
+	    send_dict(k) < 0)
+		return -1;
+
+	/* 4. Pages move. */
 	atomic_store(&ctx->last_heard_ns, migdp_now_ns());
 	if (launch(k) < 0)
 		return -1;
@@ -382,7 +513,7 @@ source_session(struct ctl *k)
 	k->rep->transfer_ns = migdp_now_ns() - t_data;
 	progress(k, migdp_now_ns(), true);
 
-	/* 4. Commit: the destination confirms it has everything, verified. */
+	/* 5. Commit: the destination confirms it has everything, verified. */
 	migdp_memory_digest(ctx->shim, k->rep->digest);
 	commit.u.commit.guest_bytes = k->rep->guest_bytes;
 	memcpy(commit.u.commit.digest, k->rep->digest, MIGDP_DIGEST_LEN);
@@ -578,6 +709,10 @@ migdp_run(struct migdp_ctx *ctx, const struct migdp_run_opts *o,
 	atomic_store(&ctx->quit, true);
 	if (k.launched)
 		rte_eal_mp_wait_lcore();
+	for (i = 0; i < ctx->nch; i++)
+		migdp_codec_ctx_set_dict(ctx->chans[i]->codec, NULL);
+	migdp_dict_free(k.dict);
+	rte_free(k.dict_buf);
 	rep->completed = ret == 0;
 	rep->session = ctx->ctl_flow.session;
 	sum_stats(&k);

@@ -20,6 +20,8 @@ struct migdp_report {
 	struct migdp_lstats sum;  /* all lcores */
 	uint64_t session;
 	uint8_t digest[MIGDP_DIGEST_LEN];
+	uint32_t dict_bytes;      /* source: dictionary sent (0: none) */
+	double dict_ms;           /* training and transfer */
 };
 
 struct migdp_run_opts {

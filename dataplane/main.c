@@ -189,6 +189,9 @@ report(const struct migdp_ctx *ctx, const struct migdp_report *r)
 
 		migdp_codec_setting_str(&ctx->cfg->codec, codec, sizeof(codec));
 		json_object_set_new(o, "codec", json_string(codec));
+		json_object_set_new(o, "dict", json_pack("{s:b, s:i, s:f}",
+			"on", ctx->cfg->codec_dict != 0, "bytes", (int)r->dict_bytes,
+			"ms", r->dict_ms));
 	}
 	json_object_set_new(o, "pages", json_pack("{s:I, s:I, s:I, s:I, s:I}",
 		"zero", (json_int_t)s->pages_zero, "raw", (json_int_t)s->pages_raw,

@@ -58,7 +58,8 @@
 	_(FIN, 6, "fin") \
 	_(COMMIT, 7, "commit") \
 	_(ABORT, 8, "abort") \
-	_(KEEPALIVE, 9, "keepalive")
+	_(KEEPALIVE, 9, "keepalive") \
+	_(DICT, 10, "dict")
 
 /** Frame type (migdp header @c type). */
 enum migdp_type {
@@ -253,6 +254,22 @@ struct migdp_commit {
 	uint8_t digest[MIGDP_DIGEST_LEN];
 };
 
+/** Bytes of a compression dictionary in one DICT frame. */
+#define MIGDP_DICT_CHUNK 1024u
+/** Largest dictionary a peer accepts. */
+#define MIGDP_DICT_MAX_LEN (1u << 20)
+
+/** DICT: a piece of the source's zstd dictionary (source -> destination),
+ * or, with @c len 0, the destination's acknowledgement of every byte
+ * before @c offset. Sent on the control flow before any page uses it. */
+struct migdp_dict_msg {
+	uint32_t dict_id;  /**< zstd dictionary id, not 0 */
+	uint32_t total;    /**< dictionary bytes, <= MIGDP_DICT_MAX_LEN */
+	uint32_t offset;   /**< of this piece; ack: bytes received */
+	uint16_t len;      /**< <= MIGDP_DICT_CHUNK */
+	uint8_t data[MIGDP_DICT_CHUNK];
+};
+
 /** One frame in host order, minus DATA records (see migdp_data). */
 struct migdp_msg {
 	uint8_t type;    /**< enum migdp_type */
@@ -266,6 +283,7 @@ struct migdp_msg {
 		struct migdp_ack ack;
 		struct migdp_fin fin;
 		struct migdp_commit commit;
+		struct migdp_dict_msg dict;
 	} u;
 };
 

@@ -74,6 +74,16 @@ struct wire_commit {
 } __rte_packed;
 static_assert(sizeof(struct wire_commit) == 48, "wire_commit size");
 
+struct wire_dict {
+	rte_be32_t dict_id;
+	rte_be32_t total;
+	rte_be32_t offset;
+	rte_be16_t len;
+	rte_be16_t reserved;
+	/* followed by len bytes */
+} __rte_packed;
+static_assert(sizeof(struct wire_dict) == 16, "wire_dict size");
+
 /* ---- control payload codecs -------------------------------------------- *
  * Reserved fields are sent as zero and refused otherwise: a later version
  * that uses them bumps MIGDP_WIRE_VERSION. */
@@ -318,6 +328,51 @@ dec_commit(const uint8_t *p, uint16_t len, struct migdp_commit *m)
 		MIGDP_DROP_NONE : MIGDP_DROP_BAD_PAYLOAD;
 }
 
+static bool
+dict_ok(const struct migdp_dict_msg *m)
+{
+	return m->dict_id != 0 && m->total > 0 && m->total <= MIGDP_DICT_MAX_LEN &&
+	       m->len <= MIGDP_DICT_CHUNK && m->offset <= m->total &&
+	       m->len <= m->total - m->offset;
+}
+
+static int
+enc_dict(uint8_t *p, const struct migdp_dict_msg *m)
+{
+	struct wire_dict w = {
+		.dict_id = rte_cpu_to_be_32(m->dict_id),
+		.total = rte_cpu_to_be_32(m->total),
+		.offset = rte_cpu_to_be_32(m->offset),
+		.len = rte_cpu_to_be_16(m->len),
+	};
+
+	if (!dict_ok(m))
+		return -EINVAL;
+	memcpy(p, &w, sizeof(w));
+	memcpy(p + sizeof(w), m->data, m->len);
+	return (int)(sizeof(w) + m->len);
+}
+
+static enum migdp_drop
+dec_dict(const uint8_t *p, uint16_t len, struct migdp_dict_msg *m)
+{
+	struct wire_dict w;
+
+	if (len < sizeof(w))
+		return MIGDP_DROP_BAD_PAYLOAD;
+	memcpy(&w, p, sizeof(w));
+	m->dict_id = rte_be_to_cpu_32(w.dict_id);
+	m->total = rte_be_to_cpu_32(w.total);
+	m->offset = rte_be_to_cpu_32(w.offset);
+	m->len = rte_be_to_cpu_16(w.len);
+	if (w.reserved != 0 || !dict_ok(m) || len != sizeof(w) + m->len)
+		return MIGDP_DROP_BAD_PAYLOAD;
+	memcpy(m->data, p + sizeof(w), m->len);
+	return MIGDP_DROP_NONE;
+}
+
+static_assert(sizeof(struct wire_dict) + MIGDP_DICT_CHUNK <= MIGDP_MSG_MAX_PAYLOAD,
+	      "a DICT piece fits the control payload");
 static_assert(MIGDP_MSG_MAX_PAYLOAD == sizeof(struct wire_hello) +
 	      MIGDP_MAX_REGIONS * sizeof(struct wire_region), "max payload");
 
@@ -333,6 +388,7 @@ migdp_msg_encode(uint8_t *p, const struct migdp_msg *m)
 	case MIGDP_T_FIN: return enc_fin(p, &m->u.fin);
 	case MIGDP_T_COMMIT: return enc_commit(p, &m->u.commit);
 	case MIGDP_T_KEEPALIVE: return 0;
+	case MIGDP_T_DICT: return enc_dict(p, &m->u.dict);
 	}
 	return -EINVAL;		/* DATA has its own builder */
 }
@@ -350,6 +406,7 @@ migdp_msg_decode(const uint8_t *p, uint16_t len, struct migdp_msg *m)
 	case MIGDP_T_COMMIT: return dec_commit(p, len, &m->u.commit);
 	case MIGDP_T_KEEPALIVE:
 		return len == 0 ? MIGDP_DROP_NONE : MIGDP_DROP_BAD_PAYLOAD;
+	case MIGDP_T_DICT: return dec_dict(p, len, &m->u.dict);
 	}
 	return MIGDP_DROP_UNKNOWN_TYPE;
 }

@@ -8,7 +8,7 @@
 # scripts/migrate-image.sh [IMAGE] [--mem SIZE] [--link memif|veth]
 #     [--channels N] [--mtu 1500|9000] [--fault drop=..,dup=..,reorder=..,corrupt=..]
 #     [--mix zero=..,text=..,binary=..,random=..] [--files-dir DIR]
-#     [--codec auto|raw|zstd[:LEVEL]]
+#     [--codec auto|raw|zstd[:LEVEL]] [--dict on|off]
 #     [--hugepages] [--progress]
 #     [--timeout SEC] [--keep]
 set -uo pipefail
@@ -31,6 +31,7 @@ while [ $# -gt 0 ]; do
 	--fault) MR_FAULT=$2; shift ;;
 	--mix) MR_MIX=$2; shift ;;
 	--codec) MR_CODEC=$2; shift ;;
+	--dict) MR_DICT=$2; shift ;;
 	--files-dir) MR_FILES=$2; shift ;;
 	--hugepages) MR_HUGE=1 ;;
 	--progress) MR_PROGRESS=1 ;;

@@ -12,8 +12,8 @@
 #include "wire.h"
 
 #define SESSION 0x1122334455667788ull
-#define SRC_IP 0x0a000001u
-#define DST_IP 0x0a000002u
+#define SRC_IP 0xc6120001u /* 198.18.0.1 */
+#define DST_IP 0xc6120002u /* 198.18.0.2 */
 #define SRC_PORT 40001
 #define DST_PORT 4791
 

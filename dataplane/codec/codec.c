@@ -245,3 +245,13 @@ migdp_codec_decode(struct migdp_codec_ctx *ctx, const struct migdp_rec *r,
 		memcpy(page, dst, MIGDP_PAGE_SIZE);
 	return 0;
 }
+
+void
+migdp_codec_ctx_set_dict(struct migdp_codec_ctx *ctx,
+			 const struct migdp_codec_dict *d)
+{
+	ctx->dict = d;
+	ctx->ddict = d != NULL ? migdp_dict_ddict(d) : NULL;
+	ctx->dict_id = d != NULL ? migdp_dict_id(d) : 0;
+	ctx->cdict = d != NULL ? migdp_dict_cdict(d, ctx->level) : NULL;
+}

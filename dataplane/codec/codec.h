@@ -206,6 +206,12 @@ migdp_codec_ctx_create(const struct migdp_codec_ctx_params *p);
 /** Free @p ctx (NULL allowed). The dictionary is not freed. */
 void migdp_codec_ctx_free(struct migdp_codec_ctx *ctx);
 
+/** Use dictionary @p d (NULL: none) from now on, for both directions; the
+ * level's CDict when prepared. The owner lcore must not be coding at the
+ * same time. */
+void migdp_codec_ctx_set_dict(struct migdp_codec_ctx *ctx,
+			      const struct migdp_codec_dict *d);
+
 /** Compress with @p level from now on, with the context's dictionary when
  * it was prepared for that level (migdp_dict_prepare()), else without.
  * @return 0 or -EINVAL. */

@@ -100,6 +100,7 @@ mr_start_migdp() {
 	sets="--set port.device=$(mr_device "$role") --set channels.count=$MR_CHANNELS"
 	sets+=" --set port.mtu=$MR_MTU --set migdp.shim_socket=$MR_DIR/$role.sock"
 	sets+=" --set migdp.idle_backoff_us=$MR_BACKOFF_US --set codec.method=${MR_CODEC:-raw}"
+	sets+=" --set codec.dict=${MR_DICT:-off}"
 	sets+=" $faults $extra"
 	# shellcheck disable=SC2086
 	$ns timeout "$MR_TIMEOUT" "$MR_BUILD/dataplane/migdp" $(mr_eal "${role:0:3}") -- \
@@ -205,6 +206,7 @@ out = {
     "retransmits": src.get("retransmits", 0),
     "verified": verified,
     "pages": src.get("pages", {}),
+    "dict": src.get("dict", {}),
     "source_digest": gs.get("digest"), "destination_digest": gd.get("digest"),
     "drops": {"source": src.get("drops", {}), "destination": dst.get("drops", {})},
     "fault": {"source": src.get("fault", {}), "destination": dst.get("fault", {})},

@@ -63,6 +63,14 @@ codec_zstd)
 	ok=$(echo "$OUT" | jq --argjson p "$predicted" \
 		'(.guest_bytes / .wire_bytes) >= $p * 0.9')
 	[ "$ok" = true ] || fail "wire ratio $(field '.guest_bytes / .wire_bytes') below 90% of the predicted $predicted" ;;
+codec_dict)
+	# A dictionary trained on the source's memory crosses the lossy link
+	# before the pages that use it.
+	run --mem 256M --channels 2 --codec zstd:-1 --dict on \
+		--fault drop=0.02,dup=0.01,reorder=0.02,corrupt=0.005
+	expect_ok
+	[ "$(field .dict.bytes)" -gt 0 ] || fail "no dictionary sent"
+	[ "$(field .pages.zstd)" -gt 0 ] || fail "no page compressed" ;;
 codec_auto_paced)
 	# The link is the bottleneck (paced to 1 Gb/s): auto compresses.
 	MR_EXTRA_SRC="--set channels.max_bandwidth=1G" run --mem 256M --channels 2 --codec auto
