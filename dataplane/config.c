@@ -522,7 +522,7 @@ static const struct cfg_key cfg_keys[] = {
 	FRACTION(tx_drop), FRACTION(tx_dup), FRACTION(tx_reorder), FRACTION(tx_corrupt),
 	FRACTION(rx_drop), FRACTION(rx_dup), FRACTION(rx_reorder), FRACTION(rx_corrupt),
 	UINT("fault", "seed", fault.seed, 0, UINT64_MAX, "0", 0),
-	KEY("codec", "method", t_codec, codec, "raw", 0),
+	KEY("codec", "method", t_codec, codec, "auto", 0),
 	ENUM("codec", "dict", codec_dict, cfg_on_off, "off", 0),
 };
 

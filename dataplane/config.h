@@ -110,8 +110,7 @@ struct migdp_config {
 	struct migdp_endpoint local;
 	struct migdp_endpoint peer;
 	struct migdp_fault_conf fault;
-	/** [codec] method: auto | raw | zstd[:LEVEL] (raw until the adaptive
-	 * mode is wired into the channels; auto behaves as raw for now). */
+	/** [codec] method: auto (default) | raw | zstd[:LEVEL]. */
 	struct migdp_codec_setting codec;
 	/** [codec] dict: train a zstd dictionary on the source's memory and
 	 * send it before the pages (on|off). */

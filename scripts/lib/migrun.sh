@@ -17,7 +17,7 @@ mr_defaults() {
 	MR_IMAGE=${MR_IMAGE:-}
 	MR_MIX=${MR_MIX:-}
 	MR_FAULT=${MR_FAULT:-}
-	MR_CODEC=${MR_CODEC:-raw}
+	MR_CODEC=${MR_CODEC:-auto}
 	MR_HUGE=${MR_HUGE:-0}
 	MR_TIMEOUT=${MR_TIMEOUT:-120}
 	MR_PROGRESS=${MR_PROGRESS:-0}
@@ -99,7 +99,7 @@ mr_start_migdp() {
 	faults=$(mr_fault_sets) || return 1
 	sets="--set port.device=$(mr_device "$role") --set channels.count=$MR_CHANNELS"
 	sets+=" --set port.mtu=$MR_MTU --set migdp.shim_socket=$MR_DIR/$role.sock"
-	sets+=" --set migdp.idle_backoff_us=$MR_BACKOFF_US --set codec.method=${MR_CODEC:-raw}"
+	sets+=" --set migdp.idle_backoff_us=$MR_BACKOFF_US --set codec.method=${MR_CODEC:-auto}"
 	sets+=" --set codec.dict=${MR_DICT:-off}"
 	sets+=" $faults $extra"
 	# shellcheck disable=SC2086
@@ -174,7 +174,7 @@ mr_cleanup() {
 
 # One JSON object from the four reports (last line of each).
 mr_summary() {
-	python3 - "$MR_DIR" "$MR_LINK" "${MR_CODEC:-raw}" <<'PY'
+	python3 - "$MR_DIR" "$MR_LINK" "${MR_CODEC:-auto}" <<'PY'
 import json, sys, os
 d, link, codec = sys.argv[1:4]
 def last(name):
