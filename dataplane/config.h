@@ -115,6 +115,9 @@ struct migdp_config {
 	/** [codec] dict: train a zstd dictionary on the source's memory and
 	 * send it before the pages (on|off). */
 	uint32_t codec_dict;
+	/** [codec] min_save: bytes a compressed page must save, else it goes
+	 * raw (1..4095, default 512 = 1/8 page). */
+	uint32_t codec_min_save;
 	/** Private to config.c: where each key was set, for messages
 	 * (0 = default, MIGDP_CONFIG_OVERRIDE, else the line in @c path). */
 	uint32_t origin[MIGDP_CONFIG_MAX_KEYS];

@@ -186,7 +186,8 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 			 fc->rx_corrupt, fc->seed * 131 + 2 * id + 2, ctx->port.pool);
 	c->arena = rte_malloc_socket("migdp_arena", MIGDP_MAX_FRAME, 64, socket);
 	c->codec = migdp_codec_ctx_create(&(struct migdp_codec_ctx_params){
-		.level = cfg->codec.method == MIGDP_CODEC_ZSTD ? cfg->codec.level : 0});
+		.level = cfg->codec.method == MIGDP_CODEC_ZSTD ? cfg->codec.level : 0,
+		.min_save = cfg->codec_min_save});
 	if (c->arena == NULL || c->codec == NULL)
 		goto err;
 	if (cfg->role == MIGDP_ROLE_SOURCE) {

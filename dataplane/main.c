@@ -189,6 +189,22 @@ report(const struct migdp_ctx *ctx, const struct migdp_report *r)
 
 		migdp_codec_setting_str(&ctx->cfg->codec, codec, sizeof(codec));
 		json_object_set_new(o, "codec", json_string(codec));
+		uint64_t saved = 0, ns_raw = 0, ns_zstd = 0, sw = 0, probes = 0;
+		unsigned i;
+
+		for (i = 0; i < ctx->nch; i++) {
+			const struct migdp_adapt_stats *a = &ctx->chans[i]->adapt.st;
+
+			saved += a->bytes_saved;
+			ns_raw += a->ns_raw;
+			ns_zstd += a->ns_zstd;
+			sw += a->switches;
+			probes += a->probes;
+		}
+		json_object_set_new(o, "adaptive", json_pack(
+			"{s:I, s:f, s:f, s:I, s:I}", "bytes_saved", (json_int_t)saved,
+			"raw_ms", (double)ns_raw / 1e6, "zstd_ms", (double)ns_zstd / 1e6,
+			"switches", (json_int_t)sw, "probes", (json_int_t)probes));
 		json_object_set_new(o, "dict", json_pack("{s:b, s:i, s:f}",
 			"on", ctx->cfg->codec_dict != 0, "bytes", (int)r->dict_bytes,
 			"ms", r->dict_ms));

@@ -207,6 +207,7 @@ out = {
     "verified": verified,
     "pages": src.get("pages", {}),
     "dict": src.get("dict", {}),
+    "adaptive": src.get("adaptive", {}),
     "source_digest": gs.get("digest"), "destination_digest": gd.get("digest"),
     "drops": {"source": src.get("drops", {}), "destination": dst.get("drops", {})},
     "fault": {"source": src.get("fault", {}), "destination": dst.get("fault", {})},
