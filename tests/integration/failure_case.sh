@@ -32,7 +32,7 @@ case $CASE in
 kill_destination|kill_source)
 	victim=${CASE#kill_}
 	# Paced to 1 Gb/s so that the transfer lasts a few seconds.
-	MR_EXTRA_SRC="--set channels.max_bandwidth=1G"
+	MR_CODEC=raw MR_EXTRA_SRC="--set channels.max_bandwidth=1G"
 	mr_start_all || fail "start"
 	wait_for "$MR_DIR/source.log" "accepted" 30 || fail "no session"
 	sleep 0.5
@@ -57,6 +57,22 @@ kill_destination|kill_source)
 		[ "$(get destination .verified)" = false ] || fail "destination claims verified"
 	fi
 	echo "PASS ($CASE): $survivor failed after $ms ms: $(get "$survivor" .reason)"
+	;;
+interrupt_source)
+	# Ctrl-C on the source mid-transfer: it aborts, tells its peer and its
+	# hypervisor; nobody claims completion.
+	MR_CODEC=raw MR_EXTRA_SRC="--set channels.max_bandwidth=1G"
+	mr_start_all || fail "start"
+	wait_for "$MR_DIR/source.log" "accepted" 30 || fail "no session"
+	sleep 0.5
+	pkill -INT -P "$MR_PID_SOURCE"
+	mr_wait_all && fail "an interrupted migration succeeded"
+	[ "$(get source .reason)" = interrupted ] || fail "source: $(get source .reason)"
+	get destination .reason | grep -q "peer aborted" || fail "destination: $(get destination .reason)"
+	[ "$(get guest-source .status)" = failed ] || fail "source guest: $(get guest-source .status)"
+	[ "$(get guest-destination .status)" = failed ] || fail "destination guest: $(get guest-destination .status)"
+	[ "$(get guest-source .digest)" = "$(get guest-source .digest_after)" ] || fail "source memory changed"
+	echo "PASS ($CASE): $(get destination .reason)"
 	;;
 layout_mismatch)
 	mr_start_migdp destination ""
