@@ -294,6 +294,25 @@ test_rt_ack_fin_commit_keepalive(void)
 	CU_ASSERT_EQUAL(f.msg.u.commit.digest[31], 0x5a);
 
 	memset(&m, 0, sizeof(m));
+	m.type = MIGDP_T_DICT;
+	m.u.dict.dict_id = 0x1234;
+	m.u.dict.total = 65536;
+	m.u.dict.offset = 64512;
+	m.u.dict.len = MIGDP_DICT_CHUNK;
+	memset(m.u.dict.data, 0xa5, MIGDP_DICT_CHUNK);
+	round_trip(&m, &f);
+	CU_ASSERT_EQUAL(f.msg.u.dict.dict_id, 0x1234);
+	CU_ASSERT_EQUAL(f.msg.u.dict.total, 65536);
+	CU_ASSERT_EQUAL(f.msg.u.dict.offset, 64512);
+	CU_ASSERT_EQUAL(f.msg.u.dict.len, MIGDP_DICT_CHUNK);
+	CU_ASSERT_EQUAL(f.msg.u.dict.data[MIGDP_DICT_CHUNK - 1], 0xa5);
+	m.u.dict.len = 0; /* the acknowledgement form */
+	m.u.dict.offset = 65536;
+	round_trip(&m, &f);
+	CU_ASSERT_EQUAL(f.msg.u.dict.len, 0);
+	CU_ASSERT_EQUAL(f.msg.u.dict.offset, 65536);
+
+	memset(&m, 0, sizeof(m));
 	m.type = MIGDP_T_KEEPALIVE;
 	m.tstamp = 42;
 	round_trip(&m, &f);
@@ -783,6 +802,24 @@ test_bad_control_payloads(void)
 	m.type = MIGDP_T_ACCEPT;
 	len = migdp_wire_build_msg(frame, sizeof(frame), &fl, &m);
 	CU_ASSERT_EQUAL(parse(resize(len, -1), &f), MIGDP_DROP_BAD_PAYLOAD);
+
+	/* DICT: a piece past the end, an empty id, a length that disagrees. */
+	m.type = MIGDP_T_DICT;
+	m.u.dict = (struct migdp_dict_msg){.dict_id = 7, .total = 100, .offset = 0,
+					   .len = 100};
+	CU_ASSERT_EQUAL(migdp_wire_build_msg(frame, sizeof(frame), &fl, &m) > 0, 1);
+	m.u.dict.offset = 1;
+	CU_ASSERT_EQUAL(migdp_wire_build_msg(frame, sizeof(frame), &fl, &m), -EINVAL);
+	m.u.dict.offset = 0;
+	m.u.dict.dict_id = 0;
+	CU_ASSERT_EQUAL(migdp_wire_build_msg(frame, sizeof(frame), &fl, &m), -EINVAL);
+	m.u.dict.dict_id = 7;
+	len = migdp_wire_build_msg(frame, sizeof(frame), &fl, &m);
+	CU_ASSERT_EQUAL(parse(resize(len, -1), &f), MIGDP_DROP_BAD_PAYLOAD);
+	len = migdp_wire_build_msg(frame, sizeof(frame), &fl, &m);
+	pl[11] = 50;		/* offset 50 + len 100 > total 100 */
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_PAYLOAD);
 }
 
 /* Edit record @p i of the DATA frame from build_data(). */
