@@ -190,7 +190,9 @@ ctl_input(struct ctl *k, struct rte_mbuf *m)
 	r = migdp_arp_input(m, &ctx->port.mac, ctx->ctl_flow.src_ip,
 			    ctx->ctl_flow.dst_ip, &k->peer_mac, &k->peer_mac_known);
 	if (r == 1) {
-		migdp_send_frames(ctx, 0, &m, 1, &k->ftx, &k->st);
+		struct rte_mbuf *pkts[MIGDP_BURST_ROOM] = {m}; /* faults may add */
+
+		migdp_send_frames(ctx, 0, pkts, 1, &k->ftx, &k->st);
 		return;
 	}
 	if (r == -1 && migdp_rx_parse(ctx, m, &ctx->ctl_loc, k->scratch, &f, &k->st))
@@ -408,12 +410,14 @@ send_dict(struct ctl *k)
 		if (now > deadline)
 			return fail(k, "the destination did not take the dictionary%s", "");
 		if (now - sent > 50000000ull || m.u.dict.offset != acked) {
+			/* Progress, not resends, keeps the destination alive. */
+			if (m.u.dict.offset != acked || sent == 0)
+				deadline = now + (uint64_t)cfg->peer_timeout_ms * 1000000u;
 			m.u.dict.offset = acked;
 			m.u.dict.len = (uint16_t)RTE_MIN((size_t)MIGDP_DICT_CHUNK, len - acked);
 			memcpy(m.u.dict.data, data + acked, m.u.dict.len);
 			ctl_send(k, &m);
 			sent = now;
-			deadline = now + (uint64_t)cfg->peer_timeout_ms * 1000000u;
 		}
 		migdp_idle(cfg, &empty, ctl_poll(k) > 0);
 	}
@@ -444,12 +448,13 @@ source_session(struct ctl *k)
 		if (now > deadline)
 			return fail(k, "no ARP reply from the peer%s", "");
 		if (now - sent > 100000000ull) {
-			struct rte_mbuf *m = rte_pktmbuf_alloc(ctx->port.pool);
+			struct rte_mbuf *pkts[MIGDP_BURST_ROOM];
 
-			if (m != NULL) {
-				migdp_arp_request(m, &ctx->port.mac, ctx->ctl_flow.src_ip,
-						  ctx->ctl_flow.dst_ip);
-				migdp_send_frames(ctx, 0, &m, 1, &k->ftx, &k->st);
+			pkts[0] = rte_pktmbuf_alloc(ctx->port.pool);
+			if (pkts[0] != NULL) {
+				migdp_arp_request(pkts[0], &ctx->port.mac,
+						  ctx->ctl_flow.src_ip, ctx->ctl_flow.dst_ip);
+				migdp_send_frames(ctx, 0, pkts, 1, &k->ftx, &k->st);
 			}
 			sent = now;
 		}
