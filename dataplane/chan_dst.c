@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Destination channel lcore: receive DATA, classify its sequence, check
- * every record (inside guest memory, content checksum) before writing it
- * straight into mapped guest memory, apply only versions newer than what
- * the page holds (DESIGN decision 4), acknowledge, echo the FIN. */
+ * every record of a frame (inside guest memory, content checksum) before
+ * writing any of it straight into mapped guest memory, apply only versions
+ * newer than what the page holds (DESIGN decision 4), keep the memory
+ * digest of what was applied (mdigest.h), acknowledge, echo the FIN. */
 #include <string.h>
 
 #include <rte_lcore.h>
@@ -11,6 +12,7 @@
 #include "codec/codec.h"
 #include "dp.h"
 #include "log.h"
+#include "mdigest.h"
 
 /* Page number in the version table of the page at @p gpa. */
 static inline uint64_t
@@ -19,77 +21,139 @@ vt_page(const struct migdp_chan *c, uint64_t gpa)
 	return (gpa >> MIGDP_PAGE_SHIFT) - c->vt_base_page;
 }
 
-/* Write @p len bytes (NULL: zeros) at @p off of page @p page of guest
- * memory at @p dst when version @p ver is newer than what the page holds
- * (fragments: newer or the same version). Returns true when written. */
-static bool
-write_page(struct migdp_chan *c, uint8_t *dst, uint64_t page, uint64_t ver,
-	   bool frag, const uint8_t *src, uint32_t off, uint32_t len)
+/* A record of the frame being applied, verified, with where it goes. */
+struct vrec {
+	struct migdp_rec r;
+	uint8_t *dst;          /* guest memory of the record */
+	const uint8_t *plain;  /* content to write: payload or decoded page */
+};
+
+/* Check every record of a DATA frame before anything of it is written or
+ * acknowledged: inside guest memory, content matching its CRC32C (raw pages
+ * and fragments on the payload, which also brings it into cache for the
+ * copy; zstd pages decoded into this lcore's arena). A record outside guest
+ * memory is skipped (the frame check vouches for the table: the source is
+ * wrong, not the link); a content mismatch is damage on the link, so the
+ * frame is dropped unacknowledged and comes again. @return records kept,
+ * or -1 to drop the frame. */
+static int
+verify(struct migdp_chan *c, const struct migdp_frame *f, struct vrec *v)
 {
-	if (!(frag ? migdp_vtab_should_apply_frag(c->vt, page, ver) :
-		     migdp_vtab_should_apply(c->vt, page, ver))) {
+	struct migdp_rec_iter it;
+	unsigned n = 0, nz = 0;
+
+	migdp_rec_iter_init(&it, f->payload, f->payload_len, f->nrecords);
+	while (migdp_rec_iter_next(&it, &v[n].r)) {
+		const struct migdp_rec *r = &v[n].r;
+		uint64_t len = r->type == MIGDP_REC_ZERO_RUN ?
+			(uint64_t)r->npages << MIGDP_PAGE_SHIFT : MIGDP_PAGE_SIZE;
+
+		v[n].dst = migshim_session_gpa_to_hva(c->ctx->shim, r->gpa, len);
+		if (v[n].dst == NULL) {
+			c->st.drops[MIGDP_DROP_REC_OUTSIDE]++;
+			continue;
+		}
+		v[n].plain = r->data;
+		if (r->type == MIGDP_REC_ZSTD) {
+			uint8_t *page = c->arena + (size_t)nz++ * MIGDP_PAGE_SIZE;
+
+			if (migdp_codec_decode(c->codec, r, page, MIGDP_CODEC_IN_PLACE) < 0)
+				goto bad;
+			v[n].plain = page;
+		} else if (r->len > 0 && migdp_crc32c(r->data, r->len) != r->crc) {
+			goto bad;
+		}
+		n++;
+	}
+	if (it.drop != MIGDP_DROP_NONE) { /* parse checked it: never expected */
+		c->st.drops[it.drop]++;
+		return -1;
+	}
+	return (int)n;
+bad:
+	c->st.drops[MIGDP_DROP_REC_CSUM]++;
+	return -1;
+}
+
+/* Write one whole page (@p src NULL: zero) of version @p ver if it is newer
+ * than what the page holds (DESIGN decision 4), with its digest value. A
+ * zero page never written before is left alone when it reads as zero (it
+ * is, in fresh guest RAM): a read instead of a write. */
+static bool
+put_page(struct migdp_chan *c, uint8_t *dst, uint64_t gpa, uint64_t ver,
+	 const uint8_t *src, uint32_t crc)
+{
+	uint64_t page = vt_page(c, gpa);
+	bool fresh = migdp_vtab_version(c->vt, page) == 0;
+
+	if (!migdp_vtab_should_apply(c->vt, page, ver)) {
 		c->st.pages_stale++;
 		return false;
 	}
-	if (src == NULL)
+	if (src != NULL)
+		memcpy(dst, src, MIGDP_PAGE_SIZE);
+	else if (!fresh || !migdp_page_is_zero(dst))
 		memset(dst, 0, MIGDP_PAGE_SIZE);
 	else
-		memcpy(dst + off, src, len);
+		c->st.pages_zero_skipped++;
+	migdp_mdigest_set(&c->md, &c->ctx->pval[page],
+			  migdp_mdigest_value(gpa, crc, 0));
 	return true;
 }
 
-/* Apply one record of a frame whose extended sequence is @p ext: nothing
- * is written before the record is known to lie inside guest memory and its
- * content matches its checksum. */
-static void
-apply(struct migdp_chan *c, const struct migdp_rec *r, uint64_t ext)
+/* A fragment of page version @p ver: written if that version is not older
+ * than the page's; a newer version restarts the page's digest value. */
+static bool
+put_fragment(struct migdp_chan *c, uint8_t *dst, const struct migdp_rec *r,
+	     uint64_t ver)
 {
-	uint64_t len = r->type == MIGDP_REC_ZERO_RUN ?
-		(uint64_t)r->npages << MIGDP_PAGE_SHIFT : MIGDP_PAGE_SIZE;
-	uint8_t *dst = migshim_session_gpa_to_hva(c->ctx->shim, r->gpa, len);
-	uint64_t page = vt_page(c, r->gpa), done = 0;
+	uint64_t page = vt_page(c, r->gpa);
+	uint64_t *slot = &c->ctx->pval[page];
+
+	if (migdp_vtab_version(c->vt, page) != ver &&
+	    migdp_vtab_should_apply_frag(c->vt, page, ver))
+		migdp_mdigest_reset(&c->md, slot);
+	else if (migdp_vtab_version(c->vt, page) != ver) {
+		c->st.pages_stale++;
+		return false;
+	}
+	memcpy(dst + r->frag_off, r->data, r->len);
+	migdp_mdigest_add_frag(&c->md, slot,
+			       migdp_mdigest_value(r->gpa, r->crc, r->frag_off));
+	return true;
+}
+
+/* Apply verified record @p v of the frame whose extended sequence is @p ext. */
+static void
+apply(struct migdp_chan *c, const struct vrec *v, uint64_t ext)
+{
+	const struct migdp_rec *r = &v->r;
+	uint64_t done = 0;
 	uint32_t i;
 
-	if (dst == NULL) {
-		c->st.drops[MIGDP_DROP_REC_OUTSIDE]++;
-		return;
-	}
-	if (r->type != MIGDP_REC_ZSTD && r->len > 0 &&
-	    migdp_crc32c(r->data, r->len) != r->crc) {
-		c->st.drops[MIGDP_DROP_REC_CSUM]++;
-		return;
-	}
 	switch (r->type) {
 	case MIGDP_REC_ZERO_RUN:
 		for (i = 0; i < r->npages; i++)
-			c->st.pages_zero += write_page(c, dst + ((size_t)i << MIGDP_PAGE_SHIFT),
-						       page + i, ext, false, NULL, 0, 0);
+			c->st.pages_zero += put_page(c, v->dst + ((size_t)i << MIGDP_PAGE_SHIFT),
+						     r->gpa + ((uint64_t)i << MIGDP_PAGE_SHIFT),
+						     ext, NULL, MIGDP_CRC32C_ZERO_PAGE);
 		done = r->npages;
 		break;
 	case MIGDP_REC_RAW_PAGE:
-		c->st.pages_raw += write_page(c, dst, page, ext, false, r->data, 0,
-					      MIGDP_PAGE_SIZE);
+		c->st.pages_raw += put_page(c, v->dst, r->gpa, ext, v->plain, r->crc);
+		done = 1;
+		break;
+	case MIGDP_REC_ZSTD:
+		c->st.pages_zstd += put_page(c, v->dst, r->gpa, ext, v->plain, r->crc);
 		done = 1;
 		break;
 	case MIGDP_REC_FRAGMENT:
-		if (write_page(c, dst, page, migdp_rx_frag_version(ext, r->ver_delta),
-			       true, r->data, r->frag_off, r->len) && r->frag_off == 0)
+		if (put_fragment(c, v->dst, r, migdp_rx_frag_version(ext, r->ver_delta)) &&
+		    r->frag_off == 0)
 			c->st.pages_frag++;
 		done = r->frag_off == 0;
 		break;
-	case MIGDP_REC_ZSTD:
-		/* Decoded and checked against the plain page's CRC in this
-		 * lcore's private page, then written like a raw page: guest
-		 * memory never sees an unverified byte. */
-		if (migdp_codec_decode(c->codec, r, c->arena, MIGDP_CODEC_IN_PLACE) < 0) {
-			c->st.drops[MIGDP_DROP_REC_CSUM]++;
-			return;
-		}
-		c->st.pages_zstd += write_page(c, dst, page, ext, false, c->arena, 0,
-					       MIGDP_PAGE_SIZE);
-		done = 1;
-		break;
-	default:
+	default: /* the parser let only known types through */
 		c->st.drops[MIGDP_DROP_REC_TYPE]++;
 		return;
 	}
@@ -99,10 +163,17 @@ apply(struct migdp_chan *c, const struct migdp_rec *r, uint64_t ext)
 static void
 on_data(struct migdp_chan *c, const struct migdp_frame *f, uint64_t now)
 {
-	struct migdp_rec_iter it;
-	struct migdp_rec r;
+	struct vrec v[MIGDP_DATA_MAX_RECORDS];
 	uint64_t ext;
+	int i, n;
 
+	if (c->fin_done) { /* complete: everything up to the FIN is applied */
+		c->st.drops[MIGDP_DROP_SEQ_OLD]++;
+		return;
+	}
+	n = verify(c, f, v);
+	if (n < 0)
+		return;
 	switch (migdp_rx_receive(c->rx, now, f->msg.seq, f->msg.tstamp,
 				 f->msg.flags, &ext)) {
 	case MIGDP_RX_NEW:
@@ -116,11 +187,8 @@ on_data(struct migdp_chan *c, const struct migdp_frame *f, uint64_t now)
 		c->st.drops[MIGDP_DROP_SEQ_AHEAD]++;
 		return;
 	}
-	migdp_rec_iter_init(&it, f->payload, f->payload_len, f->nrecords);
-	while (migdp_rec_iter_next(&it, &r))
-		apply(c, &r, ext);
-	if (it.drop != MIGDP_DROP_NONE) /* parse checked it: never expected */
-		c->st.drops[it.drop]++;
+	for (i = 0; i < n; i++)
+		apply(c, &v[i], ext);
 }
 
 static void
@@ -165,9 +233,11 @@ dst_tick(struct migdp_chan *c, uint64_t now)
 {
 	if (migdp_rx_ack_due(c->rx, now))
 		send_ack(c, now);
-	if (c->fin_seen && migdp_rx_cum(c->rx) == c->end_seq &&
+	if (c->fin_seen && !migdp_seq_lt(migdp_rx_cum(c->rx), c->end_seq) &&
 	    atomic_load(&c->state) == MIGDP_CHAN_RUNNING) {
 		MIGDP_LOG(INFO, "channel %u: complete", c->id);
+		c->fin_done = true;
+		c->digest = c->md; /* published by the state change */
 		atomic_store(&c->state, MIGDP_CHAN_DONE);
 	}
 	c->st.rx_new = c->rx->stats.new_frames;

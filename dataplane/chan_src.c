@@ -14,6 +14,7 @@
 #include "codec/codec.h"
 #include "dp.h"
 #include "log.h"
+#include "mdigest.h"
 
 /* Next page to send from the ring; false when none is waiting. */
 static bool
@@ -146,6 +147,38 @@ fill_frame(struct migdp_chan *c, struct migdp_data *d, uint32_t seq)
 	atomic_fetch_add_explicit(&c->pages_done, pages, memory_order_relaxed);
 }
 
+/* The memory digest (mdigest.h) follows what this frame carries. */
+static void
+digest_frame(struct migdp_chan *c, const struct migdp_data *d)
+{
+	const struct migdp_ctx *ctx = c->ctx;
+	unsigned i;
+	uint32_t k;
+
+	for (i = 0; i < d->nrec; i++) {
+		const struct migdp_rec *r = &d->rec[i];
+		uint64_t *slot = &ctx->pval[(r->gpa >> MIGDP_PAGE_SHIFT) - ctx->base_page];
+
+		switch (r->type) {
+		case MIGDP_REC_ZERO_RUN:
+			for (k = 0; k < r->npages; k++)
+				migdp_mdigest_set(&c->md, slot + k, migdp_mdigest_value(
+					r->gpa + ((uint64_t)k << MIGDP_PAGE_SHIFT),
+					MIGDP_CRC32C_ZERO_PAGE, 0));
+			break;
+		case MIGDP_REC_FRAGMENT:
+			if (r->frag_off == 0) /* a new version of the page */
+				migdp_mdigest_reset(&c->md, slot);
+			migdp_mdigest_add_frag(&c->md, slot,
+				migdp_mdigest_value(r->gpa, r->crc, r->frag_off));
+			break;
+		default:
+			migdp_mdigest_set(&c->md, slot,
+					  migdp_mdigest_value(r->gpa, r->crc, 0));
+		}
+	}
+}
+
 static void
 release(void *arg, uint32_t seq, uint64_t cookie)
 {
@@ -205,6 +238,7 @@ send_new(struct migdp_chan *c, uint64_t now)
 			atomic_store(&c->state, MIGDP_CHAN_FAILED);
 			break;
 		}
+		digest_frame(c, &d);
 		migdp_tx_send(c->tx, now, (uintptr_t)m, &seq);
 		rte_mbuf_refcnt_update(m, 1); /* ours, for retransmission */
 		pkts[n++] = m;
@@ -246,7 +280,7 @@ retransmit(struct migdp_chan *c, uint64_t now)
 		if (m == NULL)
 			break;
 		migdp_wire_restamp(rte_pktmbuf_mtod(m, void *), migdp_tstamp(now),
-				   MIGDP_F_RETRANSMIT, false);
+				   MIGDP_F_RETRANSMIT);
 		migdp_tx_retransmitted(c->tx, seqs[i], now);
 		pkts[k++] = m;
 	}
@@ -319,6 +353,7 @@ src_tick(struct migdp_chan *c, uint64_t now)
 	    atomic_load(&c->state) == MIGDP_CHAN_RUNNING) {
 		MIGDP_LOG(INFO, "channel %u: all %u frames acknowledged", c->id,
 			  c->end_seq - c->ctx->isn);
+		c->digest = c->md; /* published by the state change */
 		atomic_store(&c->state, MIGDP_CHAN_DONE);
 	}
 	return work;

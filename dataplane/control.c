@@ -13,7 +13,6 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <sys/uio.h>
-#include <xxhash.h>
 
 #include "arp.h"
 #include "control.h"
@@ -104,21 +103,20 @@ dict_input(struct ctl *k, const struct migdp_dict_msg *m)
 }
 
 void
-migdp_memory_digest(const struct migshim_session *shim,
-		    uint8_t out[MIGDP_DIGEST_LEN])
+migdp_session_digest(const struct migdp_ctx *ctx, uint8_t out[MIGDP_DIGEST_LEN])
 {
-	XXH3_state_t *s = XXH3_createState();
-	struct migshim_region_info ri;
-	XXH128_canonical_t c;
+	struct migdp_mdigest d = {0};
+	rte_be64_t be[2];
 	unsigned i;
 
-	XXH3_128bits_reset(s);
-	for (i = 0; migshim_session_region(shim, i, &ri) == 0; i++)
-		XXH3_128bits_update(s, ri.hva, ri.size);
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(s));
-	XXH3_freeState(s);
+	for (i = 0; i < ctx->nch; i++) {
+		d.sum += ctx->chans[i]->digest.sum;
+		d.pages += ctx->chans[i]->digest.pages;
+	}
+	be[0] = rte_cpu_to_be_64(d.sum);
+	be[1] = rte_cpu_to_be_64(d.pages);
 	memset(out, 0, MIGDP_DIGEST_LEN);
-	memcpy(out, c.digest, sizeof(c.digest));
+	memcpy(out, be, sizeof(be));
 }
 
 static void
@@ -130,11 +128,16 @@ ctl_send(struct ctl *k, const struct migdp_msg *m)
 	migdp_send_msg(k->ctx, 0, &k->ctx->ctl_flow, &msg, &k->ftx, &k->st);
 }
 
+/* A REJECT goes out in the framing of the HELLO it answers, so that a
+ * peer of an older wire version understands why. */
 static void
 ctl_send_reason(struct ctl *k, uint8_t type, enum migdp_reason r,
 		const char *text)
 {
 	struct migdp_msg m = {.type = type};
+
+	if (type == MIGDP_T_REJECT && k->last.type == MIGDP_T_HELLO)
+		m.version = k->last.version;
 
 	m.u.reason.reason = (uint16_t)r;
 	snprintf(m.u.reason.text, sizeof(m.u.reason.text), "%.*s",
@@ -467,6 +470,8 @@ source_session(struct ctl *k)
 	/* 2. Handshake. */
 	hello.u.hello.proto_version = k->o->hello_version ?
 		(uint16_t)k->o->hello_version : MIGDP_WIRE_VERSION;
+	if (k->o->hello_version == MIGDP_WIRE_VERSION_LEGACY)
+		hello.version = MIGDP_WIRE_VERSION_LEGACY; /* as an old migdp */
 	hello.u.hello.nchannels = ctx->nch;
 	hello.u.hello.page_size = MIGDP_PAGE_SIZE;
 	hello.u.hello.isn = ctx->isn;
@@ -519,7 +524,7 @@ source_session(struct ctl *k)
 	progress(k, migdp_now_ns(), true);
 
 	/* 5. Commit: the destination confirms it has everything, verified. */
-	migdp_memory_digest(ctx->shim, k->rep->digest);
+	migdp_session_digest(ctx, k->rep->digest);
 	commit.u.commit.guest_bytes = k->rep->guest_bytes;
 	memcpy(commit.u.commit.digest, k->rep->digest, MIGDP_DIGEST_LEN);
 	sent = 0;
@@ -551,6 +556,8 @@ check_hello(struct ctl *k, const struct migdp_hello *h, enum migdp_reason *why)
 	unsigned i;
 
 	*why = MIGDP_R_VERSION;
+	if (k->last.version == MIGDP_WIRE_VERSION_LEGACY)
+		return "source speaks wire version 1, this migdp 2";
 	if (h->proto_version != MIGDP_WIRE_VERSION)
 		return "protocol version mismatch";
 	*why = MIGDP_R_PAGE_SIZE;
@@ -657,7 +664,7 @@ destination_session(struct ctl *k)
 			if (channels_in(k, MIGDP_CHAN_DONE) == ctx->nch) {
 				if (committed_at == 0) {
 					k->rep->transfer_ns = now - t_data;
-					migdp_memory_digest(ctx->shim, k->rep->digest);
+					migdp_session_digest(ctx, k->rep->digest);
 					k->rep->verified = memcmp(k->rep->digest,
 						k->last.u.commit.digest, MIGDP_DIGEST_LEN) == 0;
 					committed_at = now;

@@ -35,9 +35,10 @@ struct migdp_run_opts {
 int migdp_run(struct migdp_ctx *ctx, const struct migdp_run_opts *o,
 	      struct migdp_report *rep);
 
-/** Digest of all guest memory of @p shim (XXH3-128, regions in gpa order,
- * zero-padded to MIGDP_DIGEST_LEN). */
-void migdp_memory_digest(const struct migshim_session *shim,
-			 uint8_t out[MIGDP_DIGEST_LEN]);
+/** The session's memory digest (mdigest.h) from the digests its channels
+ * published when they reached DONE: sum then page count, big-endian,
+ * zero-padded to MIGDP_DIGEST_LEN. O(channels). */
+void migdp_session_digest(const struct migdp_ctx *ctx,
+			  uint8_t out[MIGDP_DIGEST_LEN]);
 
 #endif

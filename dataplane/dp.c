@@ -184,7 +184,9 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 			 fc->tx_corrupt, fc->seed * 131 + 2 * id + 1, ctx->port.pool);
 	migdp_fault_init(&c->frx, fc->rx_drop, fc->rx_dup, fc->rx_reorder,
 			 fc->rx_corrupt, fc->seed * 131 + 2 * id + 2, ctx->port.pool);
-	c->arena = rte_malloc_socket("migdp_arena", MIGDP_MAX_FRAME, 64, socket);
+	c->arena = rte_malloc_socket("migdp_arena", cfg->role == MIGDP_ROLE_SOURCE ?
+				     MIGDP_MAX_FRAME :
+				     MIGDP_DATA_MAX_RECORDS * MIGDP_PAGE_SIZE, 64, socket);
 	c->codec = migdp_codec_ctx_create(&(struct migdp_codec_ctx_params){
 		.level = cfg->codec.method == MIGDP_CODEC_ZSTD ? cfg->codec.level : 0,
 		.min_save = cfg->codec_min_save});
@@ -209,14 +211,9 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 			goto err;
 	} else {
 		struct migdp_rx_params rp = {.window = window};
-		struct migshim_region_info first, last;
-		uint64_t npages;
+		uint64_t npages = ctx->npages;
 
-		migshim_session_region(ctx->shim, 0, &first);
-		migshim_session_region(ctx->shim,
-				       migshim_session_nregions(ctx->shim) - 1, &last);
-		c->vt_base_page = first.gpa >> MIGDP_PAGE_SHIFT;
-		npages = ((last.gpa + last.size) >> MIGDP_PAGE_SHIFT) - c->vt_base_page;
+		c->vt_base_page = ctx->base_page;
 		c->rx = rte_zmalloc_socket("migdp_rx", migdp_rx_memsize(&rp),
 					   RTE_CACHE_LINE_SIZE, socket);
 		c->vt = rte_zmalloc_socket("migdp_vt", migdp_vtab_memsize(npages),

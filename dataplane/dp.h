@@ -20,6 +20,7 @@
 #include "codec/adapt.h"
 #include "config.h"
 #include "fault.h"
+#include "mdigest.h"
 #include "migshim.h"
 #include "port.h"
 #include "transport.h"
@@ -42,6 +43,7 @@ struct migdp_lstats {
 	uint64_t pages_zero, pages_raw, pages_frag; /* sent (src) / applied (dst) */
 	uint64_t pages_zstd, zstd_bytes;  /* compressed pages, their payload bytes */
 	uint64_t pages_stale;  /* dst: older than what the page already holds */
+	uint64_t pages_zero_skipped; /* dst: zero, never written, already zero */
 	uint64_t misrouted;    /* handed to the owning lcore */
 	uint64_t rx_new, rx_dup; /* dst: DATA frames by class */
 	uint64_t drops[MIGDP_DROP_MAX];
@@ -67,7 +69,9 @@ struct migdp_chan {
 	struct migdp_vtab *vt;       /* destination */
 	struct migdp_codec_ctx *codec; /* zstd context of this lcore */
 	uint8_t *arena;              /* source: compressed payloads of a frame;
-	                              * destination: one decoded page */
+	                              * destination: the decoded pages of one
+	                              * frame (MIGDP_DATA_MAX_RECORDS pages) */
+	struct migdp_mdigest md;     /* memory digest of this channel's pages */
 	uint32_t arena_used;
 	/* Source codec choice: per frame, fixed or adaptive ([codec] auto). */
 	bool use_zstd;
@@ -92,6 +96,9 @@ struct migdp_chan {
 	uint64_t fin_sent_ns;
 	/* Destination. */
 	bool fin_seen;
+	bool fin_done;               /* every frame up to the FIN applied */
+	/* Published by the change of state to DONE. */
+	struct migdp_mdigest digest;
 	/* Published. */
 	_Atomic int state;
 	_Atomic uint64_t pages_done;  /* source: pages sent; dest: applied */
@@ -113,6 +120,11 @@ struct migdp_ctx {
 	struct migdp_local ctl_loc;
 	struct migdp_chan *chans[MIGDP_MAX_CHANNELS];
 	uint64_t tsc_hz;
+	/* Digest value of every page (mdigest.h), written only by the lcore
+	 * of the page's channel. */
+	uint64_t *pval;
+	uint64_t base_page;           /* page number of pval[0] */
+	uint64_t npages;
 	/* Published. */
 	_Atomic bool quit;            /* every lcore stops */
 	_Atomic uint64_t last_heard_ns; /* any valid frame from the peer */

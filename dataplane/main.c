@@ -17,6 +17,7 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_random.h>
 
 #include "control.h"
@@ -287,6 +288,20 @@ setup_ctx(struct migdp_ctx *ctx, const struct migdp_config *cfg)
 	ctx->ctl_loc.ip = fl->src_ip;
 	ctx->ctl_loc.port = fl->src_port;
 	ctx->ctl_loc.session = cfg->role == MIGDP_ROLE_SOURCE ? cfg->session_id : 0;
+	/* One digest value per page of the span of guest memory. */
+	{
+		struct migshim_region_info first, last;
+
+		migshim_session_region(ctx->shim, 0, &first);
+		migshim_session_region(ctx->shim,
+				       migshim_session_nregions(ctx->shim) - 1, &last);
+		ctx->base_page = first.gpa >> MIGDP_PAGE_SHIFT;
+		ctx->npages = ((last.gpa + last.size) >> MIGDP_PAGE_SHIFT) - ctx->base_page;
+		ctx->pval = rte_zmalloc("migdp_pval", ctx->npages * sizeof(uint64_t),
+					RTE_CACHE_LINE_SIZE);
+		if (ctx->pval == NULL)
+			return -1;
+	}
 	ctx->ctl_inbox = rte_ring_create("migdp_ctl_in", 1024, (int)rte_socket_id(),
 					 RING_F_SC_DEQ);
 	if (ctx->ctl_inbox == NULL)
@@ -365,6 +380,7 @@ out:
 	for (i = 0; i < MIGDP_MAX_CHANNELS; i++)
 		migdp_chan_free(ctx.chans[i]);
 	rte_ring_free(ctx.ctl_inbox);
+	rte_free(ctx.pval);
 	migdp_port_close(&ctx.port);
 	migshim_session_close(ctx.shim);
 	migshim_server_destroy(srv);

@@ -344,6 +344,14 @@ struct migdp_vtab *migdp_vtab_init(void *mem, uint64_t npages);
 bool migdp_vtab_should_apply(struct migdp_vtab *vt, uint64_t page,
 			     uint64_t ver);
 
+/** Extended sequence that last wrote page @p page; 0: never written (or
+ * @p page out of range). */
+static inline uint64_t
+migdp_vtab_version(const struct migdp_vtab *vt, uint64_t page)
+{
+	return page < vt->npages ? vt->ver[page] : 0;
+}
+
 /** FRAGMENT of page version @p ver (migdp_rx_frag_version()): true if
  * @p ver is newer than or equal to the stored version (the other fragments
  * of the same version must land too; a duplicate rewrites the same bytes),

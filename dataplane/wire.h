@@ -25,7 +25,10 @@
 #include <rte_ether.h>
 
 #define MIGDP_WIRE_MAGIC 0x4d44u   /**< "MD" */
-#define MIGDP_WIRE_VERSION 1       /**< bumped on any incompatible change */
+#define MIGDP_WIRE_VERSION 2       /**< bumped on any incompatible change */
+/** Version 1 framing (no frame check, UDP checksum): understood for HELLO
+ * and REJECT only, so that a version-1 peer is refused with the reason. */
+#define MIGDP_WIRE_VERSION_LEGACY 1
 #define MIGDP_PAGE_SIZE 4096u
 #define MIGDP_PAGE_SHIFT 12
 #define MIGDP_AUTH_TAG_LEN 16
@@ -108,6 +111,7 @@ const char *migdp_reason_name(unsigned reason);
 	_(BAD_IP_CSUM, "bad IPv4 checksum") \
 	_(BAD_UDP_LEN, "bad UDP length") \
 	_(BAD_UDP_CSUM, "bad UDP checksum") \
+	_(BAD_CHECK, "bad frame check (header or record table)") \
 	_(WRONG_DST, "wrong destination address or port") \
 	_(BAD_MAGIC, "bad magic") \
 	_(BAD_VERSION, "unsupported version") \
@@ -154,7 +158,7 @@ struct migdp_hdr {
 	rte_be16_t payload_len;  /**< bytes after this header */
 	rte_be16_t nrecords;     /**< DATA: records; others: 0 */
 	rte_be32_t tstamp;       /**< sender's clock, microseconds */
-	rte_be32_t reserved;     /**< 0 */
+	rte_be32_t check;        /**< frame check, see migdp_frame_check() */
 	uint8_t auth[MIGDP_AUTH_TAG_LEN]; /**< zero until authentication */
 } __rte_packed;
 static_assert(sizeof(struct migdp_hdr) == 48, "migdp_hdr size");
@@ -272,6 +276,7 @@ struct migdp_dict_msg {
 
 /** One frame in host order, minus DATA records (see migdp_data). */
 struct migdp_msg {
+	uint8_t version; /**< wire version of the frame; 0 = current */
 	uint8_t type;    /**< enum migdp_type */
 	uint16_t flags;  /**< MIGDP_F_* */
 	uint32_t seq;
@@ -296,12 +301,30 @@ struct migdp_rec {
 	uint32_t npages;
 	uint16_t frag_off;
 	uint16_t ver_delta;
+	bool crc_at_build;   /**< builder only: CRC32C of data computed while
+			      * the frame is built (fused with the copy) */
 	const uint8_t *data; /**< len bytes; NULL when len is 0 */
 };
 
 /** CRC32C (Castagnoli, standard: init and final xor 0xffffffff) as used in
  * record headers; rte_hash_crc() underneath. */
 uint32_t migdp_crc32c(const void *data, uint32_t len);
+
+/** Copy @p len bytes (a multiple of 8) from @p src to @p dst and return
+ * their CRC32C, in one pass: each word is loaded once. */
+uint32_t migdp_crc32c_copy(void *dst, const void *src, uint32_t len);
+
+/**
+ * The frame check: CRC32C over the migdp header (with its @c check field
+ * taken as zero) followed by @p covered_len bytes of payload: the record
+ * table of a DATA frame (record payloads carry their own checksum of the
+ * plain content), the whole payload of any other frame. The one hook that
+ * authentication (DESIGN decision 10) replaces with a MAC over the same
+ * bytes. The UDP checksum is 0 ("none", legal for UDP over IPv4) unless
+ * the port offloads it.
+ */
+uint32_t migdp_frame_check(const struct migdp_hdr *h, const void *payload,
+			   uint32_t covered_len);
 
 /** Sender clock for the header's tstamp: microseconds, wrapping. */
 static inline uint32_t
@@ -327,7 +350,8 @@ struct migdp_flow {
 	uint16_t channel;
 	uint16_t mtu;           /**< largest IPv4 datagram, MTU_MIN..MTU_MAX */
 	uint64_t session;
-	bool udp_csum_offload;  /**< write the pseudo-header sum, NIC does rest */
+	bool udp_csum_offload;  /**< write the pseudo-header sum, NIC does rest;
+				 * otherwise the UDP checksum is 0 */
 };
 
 /** Largest DATA payload (record table + record payloads) at @p mtu. */
@@ -371,11 +395,13 @@ int migdp_data_add(struct migdp_data *d, const struct migdp_rec *r);
 /** Add a run of @p npages zero pages at @p gpa. @return as migdp_data_add. */
 int migdp_data_add_zero(struct migdp_data *d, uint64_t gpa, uint32_t npages);
 
-/** Add the raw page @p page (4096 bytes) at @p gpa; computes its CRC32C. */
+/** Add the raw page @p page (4096 bytes) at @p gpa; its CRC32C is
+ * computed when the frame is built, in the same pass as the copy. */
 int migdp_data_add_raw(struct migdp_data *d, uint64_t gpa, const void *page);
 
 /** Add bytes [@p off, @p off + @p len) of the page @p page at @p gpa as a
- * fragment; computes the CRC32C of those bytes. @p ver_delta is the frame's
+ * fragment; the CRC32C of those bytes is computed when the frame is built.
+ * @p ver_delta is the frame's
  * sequence minus the sequence of the frame carrying this page version's
  * first fragment (0 in that frame). */
 int migdp_data_add_fragment(struct migdp_data *d, uint64_t gpa,
@@ -387,24 +413,25 @@ int migdp_data_add_fragment(struct migdp_data *d, uint64_t gpa,
  * the records of @p d.
  *
  * With @p copy_payload, record payloads are copied after the record table
- * and the frame is complete. Without it (zero-copy), only the headers and
- * the record table are written; the caller appends the record payloads, in
- * record order, as further segments, and the flow must offload the UDP
- * checksum. Lengths always describe the whole frame.
+ * (raw pages and fragments with their CRC32C computed in the same pass) and
+ * the frame is complete. Without it (zero-copy), only the headers and the
+ * record table are written (CRCs read from the record sources); the caller
+ * appends the record payloads, in record order, as further segments.
+ * Lengths and the frame check always describe the whole frame. The CRCs
+ * computed are left in @p d's records (crc_at_build cleared).
  *
- * @return bytes written to @p buf, -EINVAL (no records; zero-copy without
- *   checksum offload), -EMSGSIZE (@p cap too small).
+ * @return bytes written to @p buf, -EINVAL (no records), -EMSGSIZE (@p cap
+ *   too small).
  */
 int migdp_wire_build_data(void *buf, uint32_t cap, const struct migdp_flow *fl,
-			  const struct migdp_msg *m, const struct migdp_data *d,
+			  const struct migdp_msg *m, struct migdp_data *d,
 			  bool copy_payload);
 
 /** Before retransmitting a built frame: set a fresh @p tstamp and OR
- * @p set_flags into the header flags, patching the UDP checksum
- * incrementally (RFC 1624; also fine when the payload lives in other
- * segments). @p udp_csum_offload as in the flow. */
-void migdp_wire_restamp(void *frame, uint32_t tstamp, uint16_t set_flags,
-			bool udp_csum_offload);
+ * @p set_flags into the header flags, then recompute the frame check (the
+ * header and the record table must be in @p frame; payloads may live in
+ * other segments). */
+void migdp_wire_restamp(void *frame, uint32_t tstamp, uint16_t set_flags);
 
 /**@}*/
 /* ------------------------------------------------------------------------ */

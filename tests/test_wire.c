@@ -57,17 +57,21 @@ hdr_of(uint8_t *b)
 	return (struct migdp_hdr *)(b + MIGDP_HDR_OFF);
 }
 
-/* Recompute both checksums after a test edited the frame on purpose, so
- * that the parser reaches the check under test. */
+/* Recompute the IPv4 checksum and the frame check after a test edited the
+ * frame on purpose, so that the parser reaches the check under test. */
 static void
 refix(uint8_t *b)
 {
 	struct rte_ipv4_hdr *ip = ip_of(b);
+	struct migdp_hdr *h = hdr_of(b);
+	uint32_t have = rte_be_to_cpu_16(udp_of(b)->dgram_len) - 8 - 48;
+	uint32_t covered = h->type == MIGDP_T_DATA ?
+		rte_be_to_cpu_16(h->nrecords) * 24u : rte_be_to_cpu_16(h->payload_len);
 
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	udp_of(b)->dgram_cksum = 0;
-	udp_of(b)->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp_of(b));
+	h->check = rte_cpu_to_be_32(migdp_frame_check(h, h + 1, RTE_MIN(covered, have)));
 }
 
 static enum migdp_drop
@@ -496,9 +500,11 @@ test_builder_limits(void)
 		CU_ASSERT_EQUAL(migdp_data_add_raw(&d, 0, page), 0);
 		CU_ASSERT_EQUAL(migdp_wire_build_data(frame, 1000, &fl, &m, &d,
 						      true), -EMSGSIZE);
-		/* Zero-copy needs checksum offload. */
+		/* Zero-copy needs no checksum offload: the frame check covers
+		 * the headers and the table, the record CRCs the payloads. */
 		CU_ASSERT_EQUAL(migdp_wire_build_data(frame, sizeof(frame), &fl,
-						      &m, &d, false), -EINVAL);
+						      &m, &d, false),
+				(int)(MIGDP_L2_HDRS_LEN + 24));
 	}
 }
 
@@ -541,7 +547,7 @@ test_restamp(void)
 	for (i = 0; i < 1000; i++) {
 		uint32_t ts = i * 2654435761u;
 
-		migdp_wire_restamp(frame, ts, MIGDP_F_RETRANSMIT, false);
+		migdp_wire_restamp(frame, ts, MIGDP_F_RETRANSMIT);
 		CU_ASSERT_EQUAL_FATAL(parse(len, &f), MIGDP_DROP_NONE);
 		CU_ASSERT_EQUAL(f.msg.tstamp, ts);
 		CU_ASSERT_EQUAL(f.msg.flags, MIGDP_F_RETRANSMIT);
@@ -609,17 +615,45 @@ test_checksums(void)
 			continue; /* protocol, total length: checked earlier */
 		CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_IP_CSUM);
 	}
-	/* Any single bit flipped in UDP payload breaks the UDP checksum. */
+	/* Any single bit flipped in the migdp header (past the fields checked
+	 * before the frame check) or in the record table breaks the frame
+	 * check; nrecords may make the table overrun the payload instead. */
 	len = build_data();
-	for (bit = 0; bit < (len - MIGDP_HDR_OFF) * 8; bit += 97) {
+	CU_ASSERT_EQUAL(udp_of(frame)->dgram_cksum, 0); /* none: the check does */
+	for (bit = 4 * 8; bit < (48 + 2 * 24) * 8; bit++) { /* 2 records */
+		enum migdp_drop d;
+
 		frame[MIGDP_HDR_OFF + bit / 8] ^= 1u << (bit % 8);
-		CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_UDP_CSUM);
+		d = parse(len, &f);
+		if (bit / 8 == 22 || bit / 8 == 23) {
+			CU_ASSERT(d == MIGDP_DROP_BAD_CHECK || d == MIGDP_DROP_REC_COUNT);
+		} else if (bit / 8 == 20 || bit / 8 == 21) {
+			CU_ASSERT(d == MIGDP_DROP_BAD_CHECK || d == MIGDP_DROP_BAD_LENGTH);
+		} else {
+			CU_ASSERT_EQUAL(d, MIGDP_DROP_BAD_CHECK);
+		}
+		frame[MIGDP_HDR_OFF + bit / 8] ^= 1u << (bit % 8);
+	}
+	/* A bit flipped in a page passes the frame check and fails the
+	 * record's CRC32C, which the receiver checks before writing. */
+	for (bit = (48 + 2 * 24) * 8; bit < (len - MIGDP_HDR_OFF) * 8; bit += 97) {
+		struct migdp_rec_iter it;
+		struct migdp_rec r;
+		unsigned bad = 0;
+
+		frame[MIGDP_HDR_OFF + bit / 8] ^= 1u << (bit % 8);
+		CU_ASSERT_EQUAL_FATAL(parse(len, &f), MIGDP_DROP_NONE);
+		migdp_rec_iter_init(&it, f.payload, f.payload_len, f.nrecords);
+		while (migdp_rec_iter_next(&it, &r))
+			bad += r.len > 0 && migdp_crc32c(r.data, r.len) != r.crc;
+		CU_ASSERT_EQUAL(bad, 1);
 		frame[MIGDP_HDR_OFF + bit / 8] ^= 1u << (bit % 8);
 	}
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_NONE);
+	/* A UDP checksum, when a peer sends one, is checked. */
+	udp_of(frame)->dgram_cksum = rte_ipv4_udptcp_cksum(ip_of(frame), udp_of(frame));
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_NONE);
 	udp_of(frame)->dgram_cksum ^= 0x0100;
-	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_UDP_CSUM);
-	udp_of(frame)->dgram_cksum = 0;		/* "no checksum" */
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_UDP_CSUM);
 	/* Trusted when the NIC says so. */
 	CU_ASSERT_EQUAL(migdp_wire_parse(frame, len, &local,
@@ -683,9 +717,8 @@ test_bad_header_fields(void)
 	refix(frame);
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_FLAGS);
 	len = build_keepalive();
-	hdr_of(frame)->reserved = 1;
-	refix(frame);
-	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_FLAGS);
+	hdr_of(frame)->check ^= rte_cpu_to_be_32(1);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_CHECK);
 
 	len = build_keepalive();
 	other.session = SESSION + 1;

@@ -183,11 +183,16 @@ migdp_codec_encode(struct migdp_codec_ctx *ctx,
 {
 	int n = 0;
 
-	/* CRC first: it also brings the page into L1 for the compressor. */
-	*r = (struct migdp_rec){.npages = 1,
-		.crc = migdp_crc32c(page, MIGDP_PAGE_SIZE)};
-	if (!ops->plain) {
-		n = ops->compress(ctx, page, out, cap);
+	*r = (struct migdp_rec){.npages = 1};
+	if (ops->plain) {
+		r->crc = migdp_crc32c(page, MIGDP_PAGE_SIZE);
+	} else {
+		/* One read of the page: copied with its CRC into the scratch
+		 * page, compressed from there (in L1). The record's checksum
+		 * is of exactly what was compressed, even if the guest writes
+		 * the page meanwhile. */
+		r->crc = migdp_crc32c_copy(ctx->scratch, page, MIGDP_PAGE_SIZE);
+		n = ops->compress(ctx, ctx->scratch, out, cap);
 		if (n < 0)
 			return n;
 	}
@@ -195,6 +200,7 @@ migdp_codec_encode(struct migdp_codec_ctx *ctx,
 		r->type = MIGDP_REC_RAW_PAGE;
 		r->len = MIGDP_PAGE_SIZE;
 		r->data = page;
+		r->crc_at_build = true; /* of the bytes the frame gets */
 		return 0;
 	}
 	r->type = ops->rec_type;

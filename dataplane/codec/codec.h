@@ -221,7 +221,9 @@ int migdp_codec_ctx_set_level(struct migdp_codec_ctx *ctx, int level);
  * Encode one page for the wire: fills @p r (type, len, crc, data, npages
  * = 1; the caller sets gpa). A raw record (method RAW, or zstd that did not
  * save enough) points to @p page itself (zero-copy: keep it alive until
- * the frame is built); a zstd record points to @p out.
+ * the frame is built; its CRC is computed again as the frame copies it); a
+ * zstd record points to @p out and is compressed from a copy of the page
+ * taken in the same pass as its CRC, so record and checksum always agree.
  * @return 0, or the compress hook's -ENOSPC / -EIO.
  */
 int migdp_codec_encode(struct migdp_codec_ctx *ctx,
