@@ -43,31 +43,41 @@ next_page(struct migdp_chan *c)
 	return true;
 }
 
-/* One non-zero page as a zstd record when the codec says so and it fits,
- * else raw. @return 0, or -ENOSPC when it does not fit in this frame. */
+/* One non-zero page as a zstd record when the codec says so, else raw.
+ * The page is compressed once: a compressed page that does not fit this
+ * frame is carried to the next one (@return 1: consumed, the frame is
+ * full); a page that went raw is remembered so that the next frame does not
+ * compress it again. @return 0 added, 1 carried, -ENOSPC not taken. */
 static int
-add_page(struct migdp_chan *c, struct migdp_data *d, const uint8_t *page,
-	 uint32_t avail)
+add_page(struct migdp_chan *c, struct migdp_data *d, const uint8_t *page)
 {
-	uint32_t cap = RTE_MIN(avail, MIGDP_MAX_FRAME - c->arena_used);
 	struct migdp_rec r;
 	bool tried = false;
 
-	if (c->use_zstd && cap > 0 &&
+	if (c->use_zstd && c->raw_gpa != c->cur_gpa &&
 	    migdp_codec_encode(c->codec, &migdp_codec_zstd, page,
-			       c->arena + c->arena_used, cap, &r) == 0) {
+			       c->arena + c->arena_used, MIGDP_PAGE_SIZE, &r) == 0) {
 		tried = true;
-		if (r.type == MIGDP_REC_ZSTD) {
-			r.gpa = c->cur_gpa;
-			if (migdp_data_add(d, &r) < 0)
-				return -ENOSPC;
-			c->arena_used += r.len;
-			c->st.pages_zstd++;
-			c->st.zstd_bytes += r.len;
+		r.gpa = c->cur_gpa;
+		/* Below MTU ~4200 a page that compresses too little for one
+		 * frame goes raw, in fragments. */
+		if (r.type == MIGDP_REC_ZSTD && sizeof(struct migdp_rec_hdr) + r.len <=
+		    migdp_wire_data_room(c->flow.mtu)) {
 			c->batch.pages++;
 			c->batch.bytes_out += r.len;
-			return 0;
+			c->st.pages_zstd++;
+			c->st.zstd_bytes += r.len;
+			if (migdp_data_add(d, &r) == 0) {
+				c->arena_used += r.len;
+				return 0;
+			}
+			memcpy(c->carry_buf, r.data, r.len);
+			r.data = c->carry_buf;
+			c->carry = r;
+			c->carry_active = true;
+			return 1;
 		}
+		c->raw_gpa = c->cur_gpa;
 	}
 	if (migdp_data_add_raw(d, c->cur_gpa, page) < 0)
 		return -ENOSPC;
@@ -94,9 +104,18 @@ fill_frame(struct migdp_chan *c, struct migdp_data *d, uint32_t seq)
 			 MIGDP_PAGE_SIZE + sizeof(struct migdp_rec_hdr);
 	uint64_t pages = 0;
 
+	if (c->carry_active) { /* compressed for the previous frame */
+		memcpy(c->arena, c->carry_buf, c->carry.len);
+		c->carry.data = c->arena;
+		c->arena_used = c->carry.len;
+		c->carry_active = false;
+		if (migdp_data_add(d, &c->carry) < 0) /* fits an empty frame */
+			RTE_VERIFY(0);
+	}
 	for (;;) {
 		uint32_t avail = migdp_data_avail(d);
 		const uint8_t *page;
+		int rc;
 
 		if (c->frag_active) {
 			uint32_t len = RTE_MIN(MIGDP_PAGE_SIZE - c->frag_off, avail);
@@ -127,9 +146,11 @@ fill_frame(struct migdp_chan *c, struct migdp_data *d, uint32_t seq)
 			c->st.pages_zero += n;
 			pages += n;
 			consume(c, n);
-		} else if (add_page(c, d, page, avail) == 0) {
+		} else if ((rc = add_page(c, d, page)) >= 0) {
 			pages++;
 			consume(c, 1);
+			if (rc == 1)
+				break;
 		} else if (fragments && avail >= 256) {
 			/* Below MTU 4200 a page goes in fragments, each written
 			 * in place at the destination. */
@@ -339,7 +360,7 @@ src_tick(struct migdp_chan *c, uint64_t now)
 	}
 
 	if (!c->final_seen || c->cur_left != 0 || c->frag_active ||
-	    c->idesc != c->ndescs)
+	    c->carry_active || c->idesc != c->ndescs)
 		return work;
 	if (!c->fin_sent) {
 		c->end_seq = c->tx->nxt;

@@ -499,6 +499,7 @@ static const struct cfg_key cfg_keys[] = {
 	ENUM("migdp", "log_level", log_level, cfg_log_levels, "info", 0),
 	UINT("migdp", "idle_backoff_us", idle_backoff_us, 0, 100000, "0", 0),
 	UINT("migdp", "idle_polls", idle_polls, 1, 1000000, "64", 0),
+	UINT("migdp", "idle_backoff_max_us", idle_backoff_max_us, 0, 100000, "1000", 0),
 	UINT("migdp", "peer_timeout_ms", peer_timeout_ms, 100, 600000, "3000", 0),
 	UINT("migdp", "keepalive_ms", keepalive_ms, 10, 60000, "200", 0),
 	KEY("migdp", "shim_socket", t_string, shim_socket, NULL, 0),

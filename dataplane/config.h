@@ -102,6 +102,7 @@ struct migdp_config {
 	uint32_t log_level;	/**< RTE_LOG_EMERG..RTE_LOG_DEBUG */
 	uint32_t idle_backoff_us;	/**< 0 = spin; else sleep this long ... */
 	uint32_t idle_polls;	/**< ... after this many empty polls in a row */
+	uint32_t idle_backoff_max_us; /**< doubling while idle, up to this */
 	uint32_t peer_timeout_ms;	/**< silent peer ends the session */
 	uint32_t keepalive_ms;	/**< keepalive period when idle */
 	char shim_socket[MIGDP_SOCKET_PATH_LEN];	/**< "" until finish() */

@@ -384,7 +384,8 @@ send_dict(struct ctl *k)
 	struct migdp_msg m = {.type = MIGDP_T_DICT};
 	uint64_t t0 = migdp_now_ns(), sent = 0, deadline, now;
 	const uint8_t *data;
-	unsigned i, n, empty = 0;
+	unsigned i, n;
+	struct migdp_idle empty = {0};
 	size_t len;
 
 	for (n = 0; migshim_session_region(k->ctx->shim, n, &ri) == 0; n++)
@@ -441,7 +442,8 @@ source_session(struct ctl *k)
 	struct migdp_msg commit = {.type = MIGDP_T_COMMIT};
 	struct migshim_region_info ri;
 	uint64_t now, sent = 0, deadline, t_data;
-	unsigned i, empty = 0;
+	unsigned i;
+	struct migdp_idle empty = {0};
 
 	/* 1. The peer's MAC, by ARP unless configured. */
 	deadline = migdp_now_ns() + RTE_MAX(10000ull, (uint64_t)cfg->peer_timeout_ms) * 1000000u;
@@ -587,7 +589,8 @@ destination_session(struct ctl *k)
 	uint64_t now, deadline, committed_at = 0, t_data = 0;
 	enum migdp_reason why;
 	const char *bad;
-	unsigned i, empty = 0;
+	unsigned i;
+	struct migdp_idle empty = {0};
 
 	/* 1. Wait for a HELLO that matches our memory. */
 	deadline = migdp_now_ns() + (uint64_t)k->o->wait_ms * 1000000u;

@@ -184,13 +184,16 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 			 fc->tx_corrupt, fc->seed * 131 + 2 * id + 1, ctx->port.pool);
 	migdp_fault_init(&c->frx, fc->rx_drop, fc->rx_dup, fc->rx_reorder,
 			 fc->rx_corrupt, fc->seed * 131 + 2 * id + 2, ctx->port.pool);
+	/* Source: a frame's payloads and one page being compressed past it. */
 	c->arena = rte_malloc_socket("migdp_arena", cfg->role == MIGDP_ROLE_SOURCE ?
-				     MIGDP_MAX_FRAME :
+				     MIGDP_MAX_FRAME + MIGDP_PAGE_SIZE :
 				     MIGDP_DATA_MAX_RECORDS * MIGDP_PAGE_SIZE, 64, socket);
 	c->codec = migdp_codec_ctx_create(&(struct migdp_codec_ctx_params){
 		.level = cfg->codec.method == MIGDP_CODEC_ZSTD ? cfg->codec.level : 0,
 		.min_save = cfg->codec_min_save});
-	if (c->arena == NULL || c->codec == NULL)
+	c->carry_buf = rte_malloc_socket("migdp_carry", MIGDP_PAGE_SIZE, 64, socket);
+	c->raw_gpa = UINT64_MAX;
+	if (c->arena == NULL || c->codec == NULL || c->carry_buf == NULL)
 		goto err;
 	if (cfg->role == MIGDP_ROLE_SOURCE) {
 		/* RTO floor of 10 ms: on a shared machine an lcore may be
@@ -251,6 +254,7 @@ migdp_chan_free(struct migdp_chan *c)
 	}
 	migdp_codec_ctx_free(c->codec);
 	rte_free(c->arena);
+	rte_free(c->carry_buf);
 	rte_free(c->tx);
 	rte_free(c->rx);
 	rte_free(c->vt);
@@ -264,7 +268,7 @@ migdp_chan_loop(struct migdp_chan *c, const struct migdp_chan_role *role)
 	uint8_t *scratch = rte_malloc(NULL, MIGDP_MAX_FRAME + 64, 64);
 	struct rte_mbuf *pkts[MIGDP_BURST_ROOM];
 	struct migdp_frame f;
-	unsigned empty = 0;
+	struct migdp_idle empty = {0};
 
 	if (scratch == NULL) {
 		atomic_store(&c->state, MIGDP_CHAN_FAILED);

@@ -78,6 +78,10 @@ struct migdp_chan {
 	struct migdp_adapt adapt;
 	struct migdp_adapt_batch batch; /* of the frame being filled */
 	bool saturated;              /* window or pacing stopped us lately */
+	struct migdp_rec carry;      /* compressed page for the next frame */
+	bool carry_active;
+	uint8_t *carry_buf;          /* its bytes (one page) */
+	uint64_t raw_gpa;            /* page the codec sent raw: not again */
 	uint64_t link_ns, link_bytes; /* last link sample */
 	uint64_t vt_base_page;       /* destination: page number of vt[0] */
 	struct migdp_lstats st;
@@ -163,18 +167,31 @@ void migdp_send_frames(struct migdp_ctx *ctx, uint16_t queue,
 		       struct rte_mbuf **pkts, uint16_t n,
 		       struct migdp_fault *ftx, struct migdp_lstats *st);
 
-/** Sleep a little after idle_polls empty polls (DESIGN decision 13). */
+/** Idle state of one poll loop. */
+struct migdp_idle {
+	unsigned empty;     /* empty polls in a row */
+	uint32_t sleep_us;  /* next back-off */
+};
+
+/** Sleep after idle_polls empty polls (DESIGN decision 13): idle_backoff_us
+ * first, doubling while the loop stays idle, up to idle_backoff_max_us;
+ * any work resets it. A loop that is idle for long costs little CPU, one
+ * that is busy never sleeps. */
 static inline void
-migdp_idle(const struct migdp_config *cfg, unsigned *empty, bool busy)
+migdp_idle(const struct migdp_config *cfg, struct migdp_idle *s, bool busy)
 {
 	if (busy) {
-		*empty = 0;
+		s->empty = 0;
+		s->sleep_us = 0;
 		return;
 	}
-	if (cfg->idle_backoff_us && ++*empty >= cfg->idle_polls) {
-		rte_delay_us_sleep(cfg->idle_backoff_us);
-		*empty = 0;
-	}
+	if (cfg->idle_backoff_us == 0 || ++s->empty < cfg->idle_polls)
+		return;
+	s->sleep_us = s->sleep_us == 0 ? cfg->idle_backoff_us :
+		RTE_MIN(2 * s->sleep_us, RTE_MAX(cfg->idle_backoff_max_us,
+						 cfg->idle_backoff_us));
+	rte_delay_us_sleep(s->sleep_us);
+	s->empty = 0;
 }
 
 /** What a channel lcore does for its role; migdp_chan_loop() does the

@@ -148,6 +148,7 @@ struct migdp_codec_ctx {
 	ZSTD_DCtx *dctx;
 	uint8_t *scratch;         /**< one page, 64-byte aligned */
 	uint64_t rejects[MIGDP_CODEC_REJECT_MAX];
+	uint64_t skipped_random;  /**< pages sent raw without trying zstd */
 };
 
 /**
@@ -224,6 +225,8 @@ int migdp_codec_ctx_set_level(struct migdp_codec_ctx *ctx, int level);
  * the frame is built; its CRC is computed again as the frame copies it); a
  * zstd record points to @p out and is compressed from a copy of the page
  * taken in the same pass as its CRC, so record and checksum always agree.
+ * A page whose sampled bytes look random is sent raw without trying zstd
+ * (counted in skipped_random).
  * @return 0, or the compress hook's -ENOSPC / -EIO.
  */
 int migdp_codec_encode(struct migdp_codec_ctx *ctx,
