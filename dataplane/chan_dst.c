@@ -25,7 +25,8 @@ vt_page(const struct migdp_chan *c, uint64_t gpa)
 struct vrec {
 	struct migdp_rec r;
 	uint8_t *dst;          /* guest memory of the record */
-	const uint8_t *plain;  /* content to write: payload or decoded page */
+	const uint8_t *plain;  /* content to write: payload or decoded pages */
+	uint32_t crcs[MIGDP_ZSTD_MAX_PAGES]; /* zstd: of each decoded page */
 };
 
 /* Check every record of a DATA frame before anything of it is written or
@@ -45,8 +46,7 @@ verify(struct migdp_chan *c, const struct migdp_frame *f, struct vrec *v)
 	migdp_rec_iter_init(&it, f->payload, f->payload_len, f->nrecords);
 	while (migdp_rec_iter_next(&it, &v[n].r)) {
 		const struct migdp_rec *r = &v[n].r;
-		uint64_t len = r->type == MIGDP_REC_ZERO_RUN ?
-			(uint64_t)r->npages << MIGDP_PAGE_SHIFT : MIGDP_PAGE_SIZE;
+		uint64_t len = (uint64_t)r->npages << MIGDP_PAGE_SHIFT;
 
 		v[n].dst = migshim_session_gpa_to_hva(c->ctx->shim, r->gpa, len);
 		if (v[n].dst == NULL) {
@@ -55,9 +55,15 @@ verify(struct migdp_chan *c, const struct migdp_frame *f, struct vrec *v)
 		}
 		v[n].plain = r->data;
 		if (r->type == MIGDP_REC_ZSTD) {
-			uint8_t *page = c->arena + (size_t)nz++ * MIGDP_PAGE_SIZE;
+			uint8_t *page = c->arena + (size_t)nz * MIGDP_PAGE_SIZE;
 
-			if (migdp_codec_decode(c->codec, r, page, MIGDP_CODEC_IN_PLACE) < 0)
+			nz += r->npages;
+			if (nz > MIGDP_DATA_MAX_ZSTD_PAGES) { /* more than a frame may */
+				c->st.drops[MIGDP_DROP_REC_FIELD]++;
+				return -1;
+			}
+			if (migdp_codec_decode_pages(c->codec, r, page,
+						     MIGDP_CODEC_IN_PLACE, v[n].crcs) < 0)
 				goto bad;
 			v[n].plain = page;
 		} else if (r->len > 0 && migdp_crc32c(r->data, r->len) != r->crc) {
@@ -144,8 +150,13 @@ apply(struct migdp_chan *c, const struct vrec *v, uint64_t ext)
 		done = 1;
 		break;
 	case MIGDP_REC_ZSTD:
-		c->st.pages_zstd += put_page(c, v->dst, r->gpa, ext, v->plain, r->crc);
-		done = 1;
+		for (i = 0; i < r->npages; i++) {
+			size_t off = (size_t)i << MIGDP_PAGE_SHIFT;
+
+			c->st.pages_zstd += put_page(c, v->dst + off, r->gpa + off, ext,
+						     v->plain + off, v->crcs[i]);
+		}
+		done = r->npages;
 		break;
 	case MIGDP_REC_FRAGMENT:
 		if (put_fragment(c, v->dst, r, migdp_rx_frag_version(ext, r->ver_delta)) &&

@@ -4,6 +4,7 @@
  * DATA frames (zero runs, raw pages, fragments below MTU 4200), send within
  * the window and the pacing budget, process ACKs, retransmit, and finish
  * with a FIN once the final round's marker has been sent and acknowledged. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -43,49 +44,87 @@ next_page(struct migdp_chan *c)
 	return true;
 }
 
-/* One non-zero page as a zstd record when the codec says so, else raw.
- * The page is compressed once: a compressed page that does not fit this
- * frame is carried to the next one (@return 1: consumed, the frame is
- * full); a page that went raw is remembered so that the next frame does not
- * compress it again. @return 0 added, 1 carried, -ENOSPC not taken. */
-static int
-add_page(struct migdp_chan *c, struct migdp_data *d, const uint8_t *page)
+/* Digest value slot of page @p i after @p gpa. */
+static inline uint64_t *
+page_slot(const struct migdp_chan *c, uint64_t gpa, uint32_t i)
 {
+	return &c->ctx->pval[(gpa >> MIGDP_PAGE_SHIFT) + i - c->ctx->base_page];
+}
+
+/* How many pages, from the current one (non-zero), to compress as one
+ * record: as many as are expected to fill what is left of the frame at
+ * the ratio seen so far, within the run of non-zero pages of the current
+ * descriptor and the frame's budget of compressed pages. */
+static uint32_t
+run_length(struct migdp_chan *c, const uint8_t *page, uint32_t avail)
+{
+	/* 0.8: a run that overshoots is carried, leaving a hole in this frame. */
+	uint32_t want = (uint32_t)(0.8 * avail * c->zratio / MIGDP_PAGE_SIZE), n;
+
+	want = RTE_MIN(RTE_MAX(want, 1u), MIGDP_ZSTD_MAX_PAGES);
+	want = RTE_MIN(want, c->cur_left);
+	want = RTE_MIN(want, MIGDP_DATA_MAX_ZSTD_PAGES - c->frame_zpages);
+	for (n = 1; n < want; n++)
+		if (migdp_page_is_zero(page + (size_t)n * MIGDP_PAGE_SIZE))
+			break;
+	return n;
+}
+
+/* Non-zero pages as one zstd record when the codec says so, else one raw
+ * page. Pages are compressed once: a record that does not fit this frame
+ * is carried to the next one (@return its pages: consumed; the frame is
+ * full); a page that went raw is remembered so that the next frame does
+ * not compress it again. @return pages added (carried pages negated), or
+ * 0 when nothing fits. */
+static int
+add_pages(struct migdp_chan *c, struct migdp_data *d, const uint8_t *page,
+	  uint32_t avail)
+{
+	uint32_t crcs[MIGDP_ZSTD_MAX_PAGES], n, i;
 	struct migdp_rec r;
 	bool tried = false;
 
-	if (c->use_zstd && c->raw_gpa != c->cur_gpa &&
-	    migdp_codec_encode(c->codec, &migdp_codec_zstd, page,
-			       c->arena + c->arena_used, MIGDP_PAGE_SIZE, &r) == 0) {
+	if (c->use_zstd && c->raw_gpa != c->cur_gpa && c->frame_zpages < MIGDP_DATA_MAX_ZSTD_PAGES &&
+	    migdp_codec_encode_run(c->codec, page, run_length(c, page, avail),
+				   c->arena + c->arena_used,
+				   MIGDP_ZSTD_MAX_PAGES * MIGDP_PAGE_SIZE, &r, crcs) == 0) {
 		tried = true;
 		r.gpa = c->cur_gpa;
 		/* Below MTU ~4200 a page that compresses too little for one
 		 * frame goes raw, in fragments. */
 		if (r.type == MIGDP_REC_ZSTD && sizeof(struct migdp_rec_hdr) + r.len <=
 		    migdp_wire_data_room(c->flow.mtu)) {
-			c->batch.pages++;
+			n = r.npages;
+			for (i = 0; i < n; i++) /* the digest follows what is sent */
+				migdp_mdigest_set(&c->md, page_slot(c, r.gpa, i),
+						  migdp_mdigest_value(r.gpa + ((uint64_t)i << MIGDP_PAGE_SHIFT),
+								      crcs[i], 0));
+			c->zratio = 0.9 * c->zratio + 0.1 * (double)(n * MIGDP_PAGE_SIZE) / r.len;
+			c->batch.pages += n;
 			c->batch.bytes_out += r.len;
-			c->st.pages_zstd++;
+			c->st.pages_zstd += n;
 			c->st.zstd_bytes += r.len;
+			c->st.zstd_records++;
 			if (migdp_data_add(d, &r) == 0) {
 				c->arena_used += r.len;
-				return 0;
+				c->frame_zpages += n;
+				return (int)n;
 			}
 			memcpy(c->carry_buf, r.data, r.len);
 			r.data = c->carry_buf;
 			c->carry = r;
 			c->carry_active = true;
-			return 1;
+			return -(int)n;
 		}
 		c->raw_gpa = c->cur_gpa;
 	}
 	if (migdp_data_add_raw(d, c->cur_gpa, page) < 0)
-		return -ENOSPC;
+		return 0;
 	c->st.pages_raw++;
 	c->batch.pages++;
 	c->batch.pages_fallback += tried;
 	c->batch.bytes_out += MIGDP_PAGE_SIZE;
-	return 0;
+	return 1;
 }
 
 static inline void
@@ -104,16 +143,18 @@ fill_frame(struct migdp_chan *c, struct migdp_data *d, uint32_t seq)
 			 MIGDP_PAGE_SIZE + sizeof(struct migdp_rec_hdr);
 	uint64_t pages = 0;
 
+	c->frame_zpages = 0;
 	if (c->carry_active) { /* compressed for the previous frame */
 		memcpy(c->arena, c->carry_buf, c->carry.len);
 		c->carry.data = c->arena;
 		c->arena_used = c->carry.len;
+		c->frame_zpages = c->carry.npages;
 		c->carry_active = false;
 		if (migdp_data_add(d, &c->carry) < 0) /* fits an empty frame */
 			RTE_VERIFY(0);
 	}
 	for (;;) {
-		uint32_t avail = migdp_data_avail(d);
+		uint32_t avail = migdp_data_avail(d), n;
 		const uint8_t *page;
 		int rc;
 
@@ -138,7 +179,7 @@ fill_frame(struct migdp_chan *c, struct migdp_data *d, uint32_t seq)
 		if (avail == 0 || !next_page(c))
 			break;
 		page = migshim_session_gpa_to_hva(shim, c->cur_gpa, MIGDP_PAGE_SIZE);
-		uint32_t n = migdp_zero_run(page, c->cur_left);
+		n = migdp_zero_run(page, c->cur_left);
 
 		if (n > 0) {
 			if (migdp_data_add_zero(d, c->cur_gpa, n) < 0)
@@ -146,10 +187,11 @@ fill_frame(struct migdp_chan *c, struct migdp_data *d, uint32_t seq)
 			c->st.pages_zero += n;
 			pages += n;
 			consume(c, n);
-		} else if ((rc = add_page(c, d, page)) >= 0) {
-			pages++;
-			consume(c, 1);
-			if (rc == 1)
+		} else if ((rc = add_pages(c, d, page, avail)) != 0) {
+			n = (uint32_t)abs(rc);
+			pages += n;
+			consume(c, n);
+			if (rc < 0) /* carried to the next frame: this one is full */
 				break;
 		} else if (fragments && avail >= 256) {
 			/* Below MTU 4200 a page goes in fragments, each written
@@ -168,17 +210,17 @@ fill_frame(struct migdp_chan *c, struct migdp_data *d, uint32_t seq)
 	atomic_fetch_add_explicit(&c->pages_done, pages, memory_order_relaxed);
 }
 
-/* The memory digest (mdigest.h) follows what this frame carries. */
+/* The memory digest (mdigest.h) follows what this frame carries (zstd
+ * records: when compressed, see add_pages()). */
 static void
 digest_frame(struct migdp_chan *c, const struct migdp_data *d)
 {
-	const struct migdp_ctx *ctx = c->ctx;
 	unsigned i;
 	uint32_t k;
 
 	for (i = 0; i < d->nrec; i++) {
 		const struct migdp_rec *r = &d->rec[i];
-		uint64_t *slot = &ctx->pval[(r->gpa >> MIGDP_PAGE_SHIFT) - ctx->base_page];
+		uint64_t *slot = page_slot(c, r->gpa, 0);
 
 		switch (r->type) {
 		case MIGDP_REC_ZERO_RUN:
@@ -193,9 +235,12 @@ digest_frame(struct migdp_chan *c, const struct migdp_data *d)
 			migdp_mdigest_add_frag(&c->md, slot,
 				migdp_mdigest_value(r->gpa, r->crc, r->frag_off));
 			break;
-		default:
+		case MIGDP_REC_RAW_PAGE:
 			migdp_mdigest_set(&c->md, slot,
 					  migdp_mdigest_value(r->gpa, r->crc, 0));
+			break;
+		default:
+			break;
 		}
 	}
 }

@@ -184,15 +184,16 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 			 fc->tx_corrupt, fc->seed * 131 + 2 * id + 1, ctx->port.pool);
 	migdp_fault_init(&c->frx, fc->rx_drop, fc->rx_dup, fc->rx_reorder,
 			 fc->rx_corrupt, fc->seed * 131 + 2 * id + 2, ctx->port.pool);
-	/* Source: a frame's payloads and one page being compressed past it. */
+	/* Source: a frame's payloads and one run of pages being compressed past it. */
 	c->arena = rte_malloc_socket("migdp_arena", cfg->role == MIGDP_ROLE_SOURCE ?
-				     MIGDP_MAX_FRAME + MIGDP_PAGE_SIZE :
-				     MIGDP_DATA_MAX_RECORDS * MIGDP_PAGE_SIZE, 64, socket);
+				     MIGDP_MAX_FRAME + MIGDP_ZSTD_MAX_PAGES * MIGDP_PAGE_SIZE :
+				     MIGDP_DATA_MAX_ZSTD_PAGES * MIGDP_PAGE_SIZE, 64, socket);
 	c->codec = migdp_codec_ctx_create(&(struct migdp_codec_ctx_params){
 		.level = cfg->codec.method == MIGDP_CODEC_ZSTD ? cfg->codec.level : 0,
 		.min_save = cfg->codec_min_save});
-	c->carry_buf = rte_malloc_socket("migdp_carry", MIGDP_PAGE_SIZE, 64, socket);
+	c->carry_buf = rte_malloc_socket("migdp_carry", MIGDP_MAX_FRAME, 64, socket);
 	c->raw_gpa = UINT64_MAX;
+	c->zratio = 2.0;
 	if (c->arena == NULL || c->codec == NULL || c->carry_buf == NULL)
 		goto err;
 	if (cfg->role == MIGDP_ROLE_SOURCE) {

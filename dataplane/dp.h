@@ -42,6 +42,7 @@ struct migdp_lstats {
 	uint64_t retransmits;
 	uint64_t pages_zero, pages_raw, pages_frag; /* sent (src) / applied (dst) */
 	uint64_t pages_zstd, zstd_bytes;  /* compressed pages, their payload bytes */
+	uint64_t zstd_records;            /* src: zstd records (runs of pages) */
 	uint64_t pages_stale;  /* dst: older than what the page already holds */
 	uint64_t pages_zero_skipped; /* dst: zero, never written, already zero */
 	uint64_t misrouted;    /* handed to the owning lcore */
@@ -80,8 +81,10 @@ struct migdp_chan {
 	bool saturated;              /* window or pacing stopped us lately */
 	struct migdp_rec carry;      /* compressed page for the next frame */
 	bool carry_active;
-	uint8_t *carry_buf;          /* its bytes (one page) */
+	uint8_t *carry_buf;          /* its bytes (at most a frame's payload) */
 	uint64_t raw_gpa;            /* page the codec sent raw: not again */
+	uint32_t frame_zpages;       /* compressed pages in the frame so far */
+	double zratio;               /* recent compression ratio (EWMA) */
 	uint64_t link_ns, link_bytes; /* last link sample */
 	uint64_t vt_base_page;       /* destination: page number of vt[0] */
 	struct migdp_lstats st;

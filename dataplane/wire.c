@@ -110,6 +110,19 @@ migdp_crc32c_copy(void *dst, const void *src, uint32_t len)
 }
 
 uint32_t
+migdp_crc32c_of_pages(const uint32_t *crcs, uint32_t n)
+{
+	rte_be32_t be[MIGDP_ZSTD_MAX_PAGES];
+	uint32_t i;
+
+	if (n == 1)
+		return crcs[0];
+	for (i = 0; i < n && i < MIGDP_ZSTD_MAX_PAGES; i++)
+		be[i] = rte_cpu_to_be_32(crcs[i]);
+	return migdp_crc32c(be, i * sizeof(be[0]));
+}
+
+uint32_t
 migdp_frame_check(const struct migdp_hdr *h, const void *payload,
 		  uint32_t covered_len)
 {
@@ -151,10 +164,10 @@ rec_check(const struct migdp_rec *r)
 			return MIGDP_DROP_REC_FIELD;
 		break;
 	case MIGDP_REC_ZSTD:
-		if (r->len == 0 || r->len > MIGDP_PAGE_SIZE)
-			return MIGDP_DROP_REC_LEN;
-		if (r->npages != 1 || !whole)
+		if (r->npages == 0 || r->npages > MIGDP_ZSTD_MAX_PAGES || !whole)
 			return MIGDP_DROP_REC_FIELD;
+		if (r->len == 0 || r->len > r->npages * MIGDP_PAGE_SIZE)
+			return MIGDP_DROP_REC_LEN;
 		break;
 	default:
 		return MIGDP_DROP_REC_TYPE;

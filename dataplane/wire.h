@@ -36,6 +36,9 @@
 #define MIGDP_MAX_REGIONS 64u      /**< guest memory regions in a HELLO */
 #define MIGDP_MAX_SACK 16u         /**< SACK blocks in an ACK */
 #define MIGDP_DATA_MAX_RECORDS 64u /**< records in one DATA frame */
+#define MIGDP_ZSTD_MAX_PAGES 8u    /**< pages in one ZSTD record */
+/** Pages all ZSTD records of one DATA frame decode to, at most. */
+#define MIGDP_DATA_MAX_ZSTD_PAGES 64u
 #define MIGDP_REASON_TEXT_LEN 60   /**< REJECT/ABORT text, NUL included */
 #define MIGDP_MTU_MIN 1280         /**< smallest IPv4 MTU we accept */
 #define MIGDP_MTU_MAX 9000
@@ -168,7 +171,8 @@ enum migdp_rec_type {
 	MIGDP_REC_ZERO_RUN = 1, /**< npages zero pages, no payload */
 	MIGDP_REC_RAW_PAGE = 2, /**< one page, 4096 bytes */
 	MIGDP_REC_FRAGMENT = 3, /**< part of a page: frag_off, len bytes */
-	MIGDP_REC_ZSTD = 4,     /**< one zstd-compressed page (codec issue) */
+	MIGDP_REC_ZSTD = 4,     /**< npages (1..MIGDP_ZSTD_MAX_PAGES) contiguous
+				 * pages compressed as one zstd frame */
 	MIGDP_REC_MAX
 };
 
@@ -309,6 +313,12 @@ struct migdp_rec {
 /** CRC32C (Castagnoli, standard: init and final xor 0xffffffff) as used in
  * record headers; rte_hash_crc() underneath. */
 uint32_t migdp_crc32c(const void *data, uint32_t len);
+
+/** The CRC of a ZSTD record of @p n pages whose plain pages have CRC32Cs
+ * @p crcs: the page's own for one page, else the CRC32C of the n CRCs
+ * (big-endian), so that each page's CRC is at hand for the memory digest
+ * at both ends without another pass. */
+uint32_t migdp_crc32c_of_pages(const uint32_t *crcs, uint32_t n);
 
 /** Copy @p len bytes (a multiple of 8) from @p src to @p dst and return
  * their CRC32C, in one pass: each word is loaded once. */

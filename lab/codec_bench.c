@@ -161,7 +161,7 @@ bench_codec(struct image *im, const struct migdp_codec_ops *ops, int level,
 		t = now_s();
 		for (i = 0; i < n; i++) {
 			int r = ops->compress(c, im->mem + (uint64_t)im->nz[c0 + i] * PG,
-					      out + i * PG, PG);
+					      1, out + i * PG, PG);
 			len[i] = r > 0 ? (uint32_t)r : 0; /* 0: sent raw */
 		}
 		tc += now_s() - t;
@@ -173,9 +173,9 @@ bench_codec(struct image *im, const struct migdp_codec_ops *ops, int level,
 				if (len[i] == 0)
 					memcpy(dst, src, PG);
 				else if (pass == 0)
-					bad += ops->decompress(c, out + i * PG, len[i], dst) != 0;
+					bad += ops->decompress(c, out + i * PG, len[i], dst, 1) != 0;
 				else if (ops->decompress(c, out + i * PG, len[i],
-							 c->scratch) == 0)
+							 c->scratch, 1) == 0)
 					memcpy(dst, c->scratch, PG);
 			}
 			*(pass == 0 ? &td : &ts) += now_s() - t;

@@ -93,7 +93,7 @@ test_hostile_headers(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	n = ZSTD_compress(frame, sizeof(frame), text, PG, 1);
 	CU_ASSERT_FATAL(!ZSTD_isError(n) && n < PG);
-	expect_reject(c, &(struct migdp_rec){.type = MIGDP_REC_ZSTD, .len = 0,
+	expect_reject(c, &(struct migdp_rec){.type = MIGDP_REC_ZSTD, .len = 0, .npages = 1,
 		.data = frame}, -EINVAL);
 	for (i = 1; i < n; i += (i < 16 ? 1 : 97)) /* truncated */
 		expect_zreject(c, frame, i, crc, -EINVAL);
@@ -128,9 +128,9 @@ test_hostile_headers(void)
 	}
 	/* Raw records: wrong length, wrong checksum; unknown type. */
 	expect_reject(c, &(struct migdp_rec){.type = MIGDP_REC_RAW_PAGE,
-		.len = PG - 1, .crc = crc, .data = text}, -EINVAL);
+		.len = PG - 1, .crc = crc, .npages = 1, .data = text}, -EINVAL);
 	expect_reject(c, &(struct migdp_rec){.type = MIGDP_REC_RAW_PAGE,
-		.len = PG, .crc = crc ^ 1, .data = text}, -EILSEQ);
+		.len = PG, .crc = crc ^ 1, .npages = 1, .data = text}, -EILSEQ);
 	expect_reject(c, &(struct migdp_rec){.type = MIGDP_REC_FRAGMENT,
 		.len = 100, .data = text}, -ENOTSUP);
 	CU_ASSERT(c->rejects[MIGDP_CODEC_REJECT_HEADER] > 20);

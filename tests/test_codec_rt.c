@@ -91,9 +91,9 @@ test_rt_raw(void)
 	for (i = 0; i < MIX_PAGES; i++)
 		round_trip(c, c, &migdp_codec_raw, mix_pages + i * PG);
 	/* The raw hooks themselves (copy), for uniformity. */
-	CU_ASSERT_EQUAL(migdp_codec_raw.compress(c, mix_pages, out, PG), (int)PG);
+	CU_ASSERT_EQUAL(migdp_codec_raw.compress(c, mix_pages, 1, out, PG), (int)PG);
 	CU_ASSERT_EQUAL(memcmp(out, mix_pages, PG), 0);
-	CU_ASSERT_EQUAL(migdp_codec_raw.compress(c, mix_pages, out, PG - 1), -ENOSPC);
+	CU_ASSERT_EQUAL(migdp_codec_raw.compress(c, mix_pages, 1, out, PG - 1), -ENOSPC);
 	migdp_codec_ctx_free(c);
 }
 
@@ -147,7 +147,7 @@ test_threshold(void)
 	CU_ASSERT_EQUAL(c->max_out, 64);
 	CU_ASSERT_EQUAL(migdp_codec_encode(c, &migdp_codec_zstd, text, out, PG, &r), 0);
 	CU_ASSERT(r.type == MIGDP_REC_RAW_PAGE && r.data == text);
-	CU_ASSERT_EQUAL(migdp_codec_zstd.compress(c, text, out, PG), 0);
+	CU_ASSERT_EQUAL(migdp_codec_zstd.compress(c, text, 1, out, PG), 0);
 	migdp_codec_ctx_free(c);
 	c = migdp_codec_ctx_create(&(struct migdp_codec_ctx_params){.min_save = 1});
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);

@@ -152,7 +152,7 @@ migdp_codec_ctx_create(const struct migdp_codec_ctx_params *p)
 		ctx->ddict = migdp_dict_ddict(p->dict);
 		ctx->dict_id = migdp_dict_id(p->dict);
 	}
-	ctx->scratch = aligned_alloc(64, MIGDP_PAGE_SIZE);
+	ctx->scratch = aligned_alloc(64, MIGDP_ZSTD_MAX_PAGES * MIGDP_PAGE_SIZE);
 	if (ctx->scratch == NULL)
 		goto err;
 	for (i = 0; i < RTE_DIM(methods); i++)
@@ -194,40 +194,65 @@ looks_random(const uint8_t *page)
 	return n >= 208;
 }
 
+/* A raw record of @p page: its CRC now (the record is complete), and again
+ * as the frame copies it (crc_at_build). */
+static void
+raw_record(const void *page, struct migdp_rec *r)
+{
+	*r = (struct migdp_rec){.type = MIGDP_REC_RAW_PAGE, .npages = 1,
+		.len = MIGDP_PAGE_SIZE, .data = page, .crc_at_build = true,
+		.crc = migdp_crc32c(page, MIGDP_PAGE_SIZE)};
+}
+
+int
+migdp_codec_encode_run(struct migdp_codec_ctx *ctx, const void *pages,
+		       uint32_t npages, void *out, uint32_t cap,
+		       struct migdp_rec *r, uint32_t *crcs)
+{
+	const uint8_t *p = pages;
+	uint32_t n;
+	int len;
+
+	/* One read of each page: copied with its CRC into the scratch pages
+	 * and compressed from there (in cache). The record's checksum is of
+	 * exactly what was compressed, even if the guest writes meanwhile. */
+	npages = RTE_MIN(npages, MIGDP_ZSTD_MAX_PAGES);
+	for (n = 0; n < npages && !looks_random(p + (size_t)n * MIGDP_PAGE_SIZE); n++)
+		crcs[n] = migdp_crc32c_copy(ctx->scratch + (size_t)n * MIGDP_PAGE_SIZE,
+					    p + (size_t)n * MIGDP_PAGE_SIZE,
+					    MIGDP_PAGE_SIZE);
+	if (n == 0) {
+		ctx->skipped_random++;
+		raw_record(pages, r);
+		crcs[0] = r->crc;
+		return 0;
+	}
+	len = migdp_codec_zstd.compress(ctx, ctx->scratch, n, out, cap);
+	if (len < 0)
+		return len;
+	if (len == 0) { /* does not save enough: the first page goes raw */
+		raw_record(pages, r);
+		crcs[0] = r->crc;
+		return 0;
+	}
+	*r = (struct migdp_rec){.type = MIGDP_REC_ZSTD, .npages = n,
+		.len = (uint16_t)len, .data = out,
+		.crc = migdp_crc32c_of_pages(crcs, n)};
+	return 0;
+}
+
 int
 migdp_codec_encode(struct migdp_codec_ctx *ctx,
 		   const struct migdp_codec_ops *ops, const void *page,
 		   void *out, uint32_t cap, struct migdp_rec *r)
 {
-	int n = 0;
+	uint32_t crc;
 
-	*r = (struct migdp_rec){.npages = 1};
 	if (ops->plain) {
-		r->crc = migdp_crc32c(page, MIGDP_PAGE_SIZE);
-	} else if (looks_random(page)) {
-		r->crc = migdp_crc32c(page, MIGDP_PAGE_SIZE);
-		ctx->skipped_random++;
-	} else {
-		/* One read of the page: copied with its CRC into the scratch
-		 * page, compressed from there (in L1). The record's checksum
-		 * is of exactly what was compressed, even if the guest writes
-		 * the page meanwhile. */
-		r->crc = migdp_crc32c_copy(ctx->scratch, page, MIGDP_PAGE_SIZE);
-		n = ops->compress(ctx, ctx->scratch, out, cap);
-		if (n < 0)
-			return n;
-	}
-	if (n == 0) { /* raw, or not worth it: point at the page itself */
-		r->type = MIGDP_REC_RAW_PAGE;
-		r->len = MIGDP_PAGE_SIZE;
-		r->data = page;
-		r->crc_at_build = true; /* of the bytes the frame gets */
+		raw_record(page, r);
 		return 0;
 	}
-	r->type = ops->rec_type;
-	r->len = (uint16_t)n;
-	r->data = out;
-	return 0;
+	return migdp_codec_encode_run(ctx, page, 1, out, cap, r, &crc);
 }
 
 static int
@@ -246,31 +271,46 @@ reject(struct migdp_codec_ctx *ctx, int err)
 }
 
 int
-migdp_codec_decode(struct migdp_codec_ctx *ctx, const struct migdp_rec *r,
-		   void *page, unsigned flags)
+migdp_codec_decode_pages(struct migdp_codec_ctx *ctx, const struct migdp_rec *r,
+			 void *page, unsigned flags, uint32_t *crcs)
 {
 	const struct migdp_codec_ops *ops = by_rec_type(r->type);
+	uint32_t mine[MIGDP_ZSTD_MAX_PAGES], i, n = r->npages;
 	uint8_t *dst;
 	int ret;
 
 	if (ops == NULL)
 		return -ENOTSUP;
+	if (crcs == NULL)
+		crcs = mine;
+	if (n == 0 || n > (ops->plain ? 1 : MIGDP_ZSTD_MAX_PAGES))
+		return reject(ctx, -EINVAL);
 	if (ops->plain) { /* check the payload, then write it */
 		if (r->len != MIGDP_PAGE_SIZE)
 			return reject(ctx, -EINVAL);
-		if (migdp_crc32c(r->data, r->len) != r->crc)
+		crcs[0] = migdp_crc32c(r->data, r->len);
+		if (crcs[0] != r->crc)
 			return reject(ctx, -EILSEQ);
-		return ops->decompress(ctx, r->data, r->len, page);
+		return ops->decompress(ctx, r->data, r->len, page, 1);
 	}
 	dst = (flags & MIGDP_CODEC_IN_PLACE) ? page : ctx->scratch;
-	ret = ops->decompress(ctx, r->data, r->len, dst);
+	ret = ops->decompress(ctx, r->data, r->len, dst, n);
 	if (ret < 0)
 		return reject(ctx, ret);
-	if (migdp_crc32c(dst, MIGDP_PAGE_SIZE) != r->crc)
+	for (i = 0; i < n; i++)
+		crcs[i] = migdp_crc32c(dst + (size_t)i * MIGDP_PAGE_SIZE, MIGDP_PAGE_SIZE);
+	if (migdp_crc32c_of_pages(crcs, n) != r->crc)
 		return reject(ctx, -EILSEQ);
 	if (dst != page)
-		memcpy(page, dst, MIGDP_PAGE_SIZE);
+		memcpy(page, dst, (size_t)n * MIGDP_PAGE_SIZE);
 	return 0;
+}
+
+int
+migdp_codec_decode(struct migdp_codec_ctx *ctx, const struct migdp_rec *r,
+		   void *page, unsigned flags)
+{
+	return migdp_codec_decode_pages(ctx, r, page, flags, NULL);
 }
 
 void

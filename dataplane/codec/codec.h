@@ -146,7 +146,7 @@ struct migdp_codec_ctx {
 	/* Owned by this context (one lcore). */
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
-	uint8_t *scratch;         /**< one page, 64-byte aligned */
+	uint8_t *scratch;         /**< MIGDP_ZSTD_MAX_PAGES pages, 64-byte aligned */
 	uint64_t rejects[MIGDP_CODEC_REJECT_MAX];
 	uint64_t skipped_random;  /**< pages sent raw without trying zstd */
 };
@@ -166,19 +166,21 @@ struct migdp_codec_ops {
 	/** Called by migdp_codec_ctx_free() (also after a failed init):
 	 * free what init allocated; must accept a partly built context. */
 	void (*fini)(struct migdp_codec_ctx *ctx);
-	/** Encode the 4096-byte @p page into @p out (@p cap bytes, owned by
-	 * the caller; @p page is only read). @return payload length > 0; 0
-	 * when the result would exceed ctx->max_out (send the page raw);
-	 * -ENOSPC when it exceeds @p cap but not ctx->max_out (retry with more
-	 * room); -EIO on a library error. */
+	/** Encode the @p npages contiguous pages at @p page (1 for plain
+	 * methods, up to MIGDP_ZSTD_MAX_PAGES for zstd) into @p out (@p cap
+	 * bytes, owned by the caller; @p page is only read). @return payload
+	 * length > 0; 0 when the result would exceed npages x ctx->max_out
+	 * (send the pages raw); -ENOSPC when it exceeds @p cap but not that
+	 * (retry with more room); -EIO on a library error. */
 	int (*compress)(struct migdp_codec_ctx *ctx, const void *page,
-			void *out, uint32_t cap);
-	/** Decode @p len bytes at @p in into the 4096-byte @p page, after the
-	 * header checks of rule 1 (see the file comment). Does not check the
-	 * CRC. @return 0, -EINVAL or -ENOKEY (page untouched), -EBADMSG
-	 * (page content unspecified). */
+			uint32_t npages, void *out, uint32_t cap);
+	/** Decode @p len bytes at @p in into the @p npages pages at @p page,
+	 * after the header checks of rule 1 (see the file comment; the
+	 * declared content size must be npages x 4096). Does not check the
+	 * CRC. @return 0, -EINVAL or -ENOKEY (pages untouched), -EBADMSG
+	 * (content unspecified). */
 	int (*decompress)(struct migdp_codec_ctx *ctx, const void *in,
-			  uint32_t len, void *page);
+			  uint32_t len, void *page, uint32_t npages);
 };
 
 extern const struct migdp_codec_ops migdp_codec_raw;
@@ -233,6 +235,21 @@ int migdp_codec_encode(struct migdp_codec_ctx *ctx,
 		       const struct migdp_codec_ops *ops, const void *page,
 		       void *out, uint32_t cap, struct migdp_rec *r);
 
+/**
+ * Encode up to @p npages contiguous non-zero pages at @p pages as one
+ * zstd record (fewer when a page that looks random ends the run early: it
+ * and what follows are left for the next call). Pages are copied with their
+ * CRC32Cs into the context's scratch and compressed from there; @p crcs
+ * receives the CRC of each page taken, r->crc their combination
+ * (migdp_crc32c_of_pages()). When the run does not save enough, or its
+ * first page looks random, @p r is a raw record of the first page (npages
+ * 1, data = @p pages, crc_at_build).
+ * @return 0, or the compress hook's -ENOSPC / -EIO.
+ */
+int migdp_codec_encode_run(struct migdp_codec_ctx *ctx, const void *pages,
+			   uint32_t npages, void *out, uint32_t cap,
+			   struct migdp_rec *r, uint32_t *crcs);
+
 /** migdp_codec_decode() flag: decode zstd straight into the page (rule 3). */
 #define MIGDP_CODEC_IN_PLACE 0x1u
 
@@ -246,6 +263,13 @@ int migdp_codec_encode(struct migdp_codec_ctx *ctx,
  */
 int migdp_codec_decode(struct migdp_codec_ctx *ctx, const struct migdp_rec *r,
 		       void *page, unsigned flags);
+
+/** migdp_codec_decode() for records of any page count: @p page holds
+ * r->npages pages; @p crcs (NULL: not wanted) receives the CRC32C of each
+ * decoded page, checked against r->crc through migdp_crc32c_of_pages(). */
+int migdp_codec_decode_pages(struct migdp_codec_ctx *ctx,
+			     const struct migdp_rec *r, void *page,
+			     unsigned flags, uint32_t *crcs);
 
 /**@}*/
 /* ------------------------------------------------------------------------ */

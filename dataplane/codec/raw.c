@@ -21,10 +21,12 @@ raw_fini(struct migdp_codec_ctx *ctx)
 }
 
 static int
-raw_compress(struct migdp_codec_ctx *ctx, const void *page, void *out,
-	     uint32_t cap)
+raw_compress(struct migdp_codec_ctx *ctx, const void *page, uint32_t npages,
+	     void *out, uint32_t cap)
 {
 	RTE_SET_USED(ctx);
+	if (npages != 1)
+		return -EINVAL;
 	if (cap < MIGDP_PAGE_SIZE)
 		return -ENOSPC;
 	memcpy(out, page, MIGDP_PAGE_SIZE);
@@ -33,10 +35,10 @@ raw_compress(struct migdp_codec_ctx *ctx, const void *page, void *out,
 
 static int
 raw_decompress(struct migdp_codec_ctx *ctx, const void *in, uint32_t len,
-	       void *page)
+	       void *page, uint32_t npages)
 {
 	RTE_SET_USED(ctx);
-	if (len != MIGDP_PAGE_SIZE)
+	if (len != MIGDP_PAGE_SIZE || npages != 1)
 		return -EINVAL;
 	memcpy(page, in, MIGDP_PAGE_SIZE);
 	return 0;

@@ -30,40 +30,43 @@ zstd_init(struct migdp_codec_ctx *ctx)
 	return 0;
 }
 
-/* Asking zstd for at most max_out bytes makes "does not save enough" a
- * dstSize_tooSmall error: no separate size test, no output to throw away. */
+/* Asking zstd for at most max_out bytes a page makes "does not save
+ * enough" a dstSize_tooSmall error: no separate size test, no output to
+ * throw away. */
 static int
-zstd_compress(struct migdp_codec_ctx *ctx, const void *page, void *out,
-	      uint32_t cap)
+zstd_compress(struct migdp_codec_ctx *ctx, const void *page, uint32_t npages,
+	      void *out, uint32_t cap)
 {
-	size_t room = RTE_MIN(cap, ctx->max_out), n;
+	size_t max = (size_t)npages * ctx->max_out, room = RTE_MIN(cap, max), n;
+	size_t len = (size_t)npages * MIGDP_PAGE_SIZE;
 
+	if (npages == 0 || npages > MIGDP_ZSTD_MAX_PAGES)
+		return -EINVAL;
 	if (ctx->cdict != NULL)
-		n = ZSTD_compress_usingCDict(ctx->cctx, out, room, page,
-					     MIGDP_PAGE_SIZE, ctx->cdict);
+		n = ZSTD_compress_usingCDict(ctx->cctx, out, room, page, len,
+					     ctx->cdict);
 	else
-		n = ZSTD_compressCCtx(ctx->cctx, out, room, page,
-				      MIGDP_PAGE_SIZE, ctx->level);
+		n = ZSTD_compressCCtx(ctx->cctx, out, room, page, len, ctx->level);
 	if (!ZSTD_isError(n))
 		return (int)n;
 	if (ZSTD_getErrorCode(n) != ZSTD_error_dstSize_tooSmall)
 		return -EIO;
-	return room == ctx->max_out ? 0 : -ENOSPC;
+	return room == max ? 0 : -ENOSPC;
 }
 
 /* Header checks (codec.h rule 1) read only @p in; then one decode call,
- * which never writes more than the 4096 bytes of @p page. */
+ * which never writes more than the npages x 4096 bytes of @p page. */
 static int
 zstd_decompress(struct migdp_codec_ctx *ctx, const void *in, uint32_t len,
-		void *page)
+		void *page, uint32_t npages)
 {
+	size_t size = (size_t)npages * MIGDP_PAGE_SIZE, n;
 	unsigned dict_id;
-	size_t n;
 
-	if (len == 0 || len > MIGDP_PAGE_SIZE)
+	if (len == 0 || npages == 0 || npages > MIGDP_ZSTD_MAX_PAGES || len > size)
 		return -EINVAL;
 	/* Also refuses skippable frames (size 0), unknown sizes and errors. */
-	if (ZSTD_getFrameContentSize(in, len) != MIGDP_PAGE_SIZE)
+	if (ZSTD_getFrameContentSize(in, len) != size)
 		return -EINVAL;
 	/* Truncated, trailing bytes or a second frame. */
 	if (ZSTD_findFrameCompressedSize(in, len) != len)
@@ -72,12 +75,11 @@ zstd_decompress(struct migdp_codec_ctx *ctx, const void *in, uint32_t len,
 	if (dict_id != 0 && (ctx->ddict == NULL || dict_id != ctx->dict_id))
 		return -ENOKEY;
 	if (dict_id != 0)
-		n = ZSTD_decompress_usingDDict(ctx->dctx, page, MIGDP_PAGE_SIZE,
-					       in, len, ctx->ddict);
+		n = ZSTD_decompress_usingDDict(ctx->dctx, page, size, in, len,
+					       ctx->ddict);
 	else
-		n = ZSTD_decompressDCtx(ctx->dctx, page, MIGDP_PAGE_SIZE,
-					in, len);
-	if (ZSTD_isError(n) || n != MIGDP_PAGE_SIZE)
+		n = ZSTD_decompressDCtx(ctx->dctx, page, size, in, len);
+	if (ZSTD_isError(n) || n != size)
 		return -EBADMSG;
 	return 0;
 }
