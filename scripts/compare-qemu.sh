@@ -19,6 +19,7 @@
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${MIGDP_BUILD_DIR:-$TOP/build}
+export MR_BUILD=$BUILD # for migrate-image.sh
 # shellcheck source=lib/migrun.sh
 . "$TOP/scripts/lib/migrun.sh" # mr_rate_bits, mr_tbf_args: the same shaping as migdp's
 # shellcheck source=lib/hugepages.sh
