@@ -137,8 +137,18 @@ IMAGE_SUM=$(md5sum "$IMAGE" | cut -d' ' -f1)
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 emit() { # one run's JSON line: to stdout and to the results
-	echo "$1"
-	echo "$1" >>"$RESULTS"
+	local line=$1
+	[ "$OTHERS" != 0 ] && line=$(echo "$line" | jq -c --argjson n "$OTHERS" '. + {others_running: $n}')
+	echo "$line"
+	echo "$line" >>"$RESULTS"
+}
+# Other migrations on this 2-core machine (none of ours runs between our
+# runs) skew the timings: counted before each run, warned about, and noted
+# in that run's JSON as others_running.
+OTHERS=0
+others() {
+	OTHERS=$(pgrep -c -f '^[^ ]*(dataplane/migdp|qemu-system-x86_64|lab/migguest) ' || true)
+	[ "$OTHERS" != 0 ] && say "warning: $OTHERS other migdp/QEMU/migguest process(es) running: timings will suffer"
 }
 
 # --- QEMU -------------------------------------------------------------------
@@ -282,10 +292,12 @@ migdp_fixed_cpu
 for ((r = 1; r <= RUNS; r++)); do
 	for c in stream multifd-plain multifd-zstd1; do
 		say "run $r/$RUNS: qemu $c"
+		others
 		qemu_run "$c"
 	done
 	for c in raw auto zstd; do
 		say "run $r/$RUNS: migdp $c"
+		others
 		migdp_run "$c"
 	done
 done
