@@ -75,18 +75,6 @@ fi
 TAG=cq$$
 WORK=$(mktemp -d /dev/shm/migdp-compare.XXXXXX) || die "no room in /dev/shm"
 CHILDREN=() NETNS=()
-if [ "$HUGE" = 1 ]; then
-	# huge_reserve's own EXIT trap is replaced by cleanup below, which
-	# restores the count the same way.
-	hsize=$MEM
-	[ -n "$IMAGE" ] && hsize=$(stat -c %s "$IMAGE" 2>/dev/null || echo 0)
-	if ! huge_reserve "$hsize" 2>"$WORK/huge.err"; then
-		say "no hugepages for migdp ($(cat "$WORK/huge.err")): running it without"
-		HUGE=0
-		[ -n "${HUGE_OLD:-}" ] && echo "$HUGE_OLD" >/proc/sys/vm/nr_hugepages
-		unset HUGE_OLD
-	fi
-fi
 cleanup() {
 	local p f n
 	trap "" INT TERM # a second Ctrl-C must not cut the clean-up short
@@ -102,6 +90,17 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'say interrupted; exit 130' INT TERM
+if [ "$HUGE" = 1 ]; then
+	hsize=$MEM
+	[ -n "$IMAGE" ] && hsize=$(stat -c %s "$IMAGE" 2>/dev/null || echo 0)
+	if ! huge_reserve "$hsize" 2>"$WORK/huge.err"; then
+		say "no hugepages for migdp ($(cat "$WORK/huge.err")): running it without"
+		HUGE=0
+		[ -n "${HUGE_OLD:-}" ] && echo "$HUGE_OLD" >/proc/sys/vm/nr_hugepages
+		unset HUGE_OLD
+	fi
+	trap cleanup EXIT # huge_reserve set its own; cleanup restores the count too
+fi
 
 # Run a command in the background, its stdout and stderr to files, and wait
 # for it, so that a signal reaches our trap at once and the trap can stop it
