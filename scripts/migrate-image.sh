@@ -6,7 +6,8 @@
 # retransmits, verified, ...). Exit 0 only when completed and verified.
 #
 # scripts/migrate-image.sh [IMAGE] [--mem SIZE] [--link memif|veth]
-#     [--channels N] [--mtu 1500|9000] [--fault drop=..,dup=..,reorder=..,corrupt=..]
+#     [--channels N] [--mtu 1500|9000] [--rate RATE]
+#     [--fault drop=..,dup=..,reorder=..,corrupt=..]
 #     [--mix zero=..,text=..,binary=..,random=..] [--files-dir DIR]
 #     [--codec auto|raw|zstd[:LEVEL]] [--dict on|off]
 #     [--hugepages] [--progress]
@@ -17,7 +18,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/migrun.sh"
 
 usage() {
-	sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -29,6 +30,7 @@ while [ $# -gt 0 ]; do
 	--channels) MR_CHANNELS=$2; shift ;;
 	--mtu) MR_MTU=$2; shift ;;
 	--fault) MR_FAULT=$2; shift ;;
+	--rate) MR_RATE=$2; shift ;;
 	--mix) MR_MIX=$2; shift ;;
 	--codec) MR_CODEC=$2; shift ;;
 	--dict) MR_DICT=$2; shift ;;
@@ -47,6 +49,14 @@ done
 mr_defaults
 case $MR_LINK in memif|veth) ;; *) echo "migrate-image: --link memif|veth" >&2; exit 2 ;; esac
 case $MR_MTU in 1500|9000) ;; *) echo "migrate-image: --mtu 1500|9000" >&2; exit 2 ;; esac
+if ! MR_RATE=$(mr_rate_bits "$MR_RATE"); then
+	echo "migrate-image: --rate in bits/s with K, M or G (100M, 1G, 10G)" >&2
+	exit 2
+fi
+if [ "$MR_RATE" != 0 ] && [ "$MR_LINK" != veth ]; then
+	echo "migrate-image: --rate shapes the veth link (tc tbf): add --link veth" >&2
+	exit 2
+fi
 if [ -n "$MR_IMAGE" ] && [ ! -r "$MR_IMAGE" ]; then
 	echo "migrate-image: cannot read image $MR_IMAGE" >&2
 	exit 2
@@ -63,7 +73,8 @@ fi
 trap 'mr_cleanup' EXIT
 trap 'mr_log "interrupted"; exit 130' INT TERM
 
-mr_log "$MR_LINK link, $MR_CHANNELS channel(s), MTU $MR_MTU, ${MR_IMAGE:-generated ${MR_MEM}}${MR_FAULT:+, faults $MR_FAULT}"
+shaped=""; [ "$MR_RATE" != 0 ] && shaped=" shaped to $MR_RATE bit/s"
+mr_log "$MR_LINK link$shaped, $MR_CHANNELS channel(s), MTU $MR_MTU, ${MR_IMAGE:-generated ${MR_MEM}}${MR_FAULT:+, faults $MR_FAULT}"
 mr_start_all || exit 1
 [ "$MR_PROGRESS" = 1 ] && mr_follow_progress
 mr_wait_all

@@ -10,6 +10,7 @@ PACKAGES=(
 	dpdk libdpdk-dev libzstd-dev zstd libnuma-dev libcunit1-dev libjansson-dev
 	libibverbs-dev libxxhash-dev
 	iproute2 jq procps
+	qemu-system-x86
 )
 
 missing=()

@@ -13,8 +13,11 @@ mr_defaults() {
 	MR_LINK=${MR_LINK:-memif}
 	MR_CHANNELS=${MR_CHANNELS:-1}
 	MR_MTU=${MR_MTU:-9000}
-	MR_MEM=${MR_MEM:-256M}
 	MR_IMAGE=${MR_IMAGE:-}
+	# An image sets the guest size unless MR_MEM is given (set and empty:
+	# the image's size; migrate-image.sh does that).
+	if [ -n "$MR_IMAGE" ]; then MR_MEM=${MR_MEM-}; else MR_MEM=${MR_MEM:-256M}; fi
+	MR_RATE=${MR_RATE:-0}
 	MR_MIX=${MR_MIX:-}
 	MR_FAULT=${MR_FAULT:-}
 	MR_CODEC=${MR_CODEC:-auto}
@@ -30,6 +33,27 @@ mr_defaults() {
 
 mr_log() { echo "migrate: $*" >&2; }
 
+# A rate in bits/s: digits with an optional decimal suffix K, M or G
+# (100M, 1G, 2.5G; 0 = unshaped). Prints the integer, fails on garbage.
+mr_rate_bits() {
+	python3 - "$1" <<'PY'
+import re, sys
+m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([kKmMgG]?)", sys.argv[1])
+if not m:
+    sys.exit(1)
+print(int(float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[m.group(2).lower()]))
+PY
+}
+
+# tc tbf arguments for a rate in bits/s, the same for every tool that uses
+# a shaped veth: a bucket of 1 ms at the rate (at least 64 KiB, so that a
+# jumbo frame or a GSO burst fits) and a queue of 20 ms.
+mr_tbf_args() {
+	local bits=$1 burst
+	burst=$((bits / 8 / 1000))
+	[ "$burst" -lt 65536 ] && burst=65536
+	echo "rate ${bits}bit burst $burst latency 20ms"
+}
 # Map lcores onto the two cores so that the busy channel lcores of the two
 # sides sit on different cores: source channel i on core i % 2, destination
 # channel i on core (i + 1) % 2, each main lcore on the other core.
@@ -76,13 +100,23 @@ mr_netns_up() {
 		ip -n "$ns" link set mv-$MR_TAG-$side mtu 9000 up
 		ip -n "$ns" link set lo up
 	done
+	# MR_RATE: shape what the source sends (the data direction) with tbf;
+	# af_packet then goes through the qdisc (qdisc_bypass=0 in mr_device).
+	if [ "$MR_RATE" != 0 ]; then
+		local bits
+		bits=$(mr_rate_bits "$MR_RATE") || { mr_log "bad rate '$MR_RATE' (100M, 1G, 10G: bits/s)"; return 1; }
+		# shellcheck disable=SC2046
+		ip netns exec "$MR_NS_SRC" tc qdisc add dev mv-$MR_TAG-s root tbf $(mr_tbf_args "$bits") || return 1
+	fi
 }
 
 mr_device() { # role -> --set port.device=...
 	local role=$1 q=$((MR_CHANNELS + 1))
 	if [ "$MR_LINK" = veth ]; then
 		local side=s; [ "$role" = destination ] && side=d
-		echo "net_af_packet_$MR_TAG$side,iface=mv-$MR_TAG-$side,qpairs=$q,blocksz=20480,framesz=10240,framecnt=512"
+		local bypass=""
+		[ "$MR_RATE" != 0 ] && bypass=",qdisc_bypass=0" # through the tbf
+		echo "net_af_packet_$MR_TAG$side,iface=mv-$MR_TAG-$side,qpairs=$q,blocksz=20480,framesz=10240,framecnt=512$bypass"
 	else
 		local r=server; [ "$role" = destination ] && r=client
 		# bsize holds a whole frame: memif of DPDK 22.11 mis-assembles
@@ -118,6 +152,8 @@ mr_start_guest() {
 		[ -n "$MR_IMAGE" ] && args+=" --image $MR_IMAGE"
 		[ -n "$MR_MIX" ] && args+=" --mix $MR_MIX"
 		[ -n "${MR_FILES:-}" ] && args+=" --files-dir $MR_FILES"
+	elif [ -n "$MR_IMAGE" ]; then
+		args+=" --image $MR_IMAGE" # a destination uses only its size
 	fi
 	[ -n "$MR_MEM" ] && args+=" --mem $MR_MEM"
 	[ "$MR_HUGE" = 1 ] && args+=" --hugepages"
@@ -174,9 +210,9 @@ mr_cleanup() {
 
 # One JSON object from the four reports (last line of each).
 mr_summary() {
-	python3 - "$MR_DIR" "$MR_LINK" "${MR_CODEC:-auto}" <<'PY'
+	python3 - "$MR_DIR" "$MR_LINK" "${MR_CODEC:-auto}" "${MR_RATE:-0}" <<'PY'
 import json, sys, os
-d, link, codec = sys.argv[1:4]
+d, link, codec, rate = sys.argv[1:5]
 def last(name):
     try:
         with open(os.path.join(d, name)) as f:
@@ -197,7 +233,7 @@ if not src:
 out = {
     "status": "completed" if ok and verified else "failed",
     "reason": reason,
-    "link": link, "channels": src.get("channels"), "mtu": src.get("mtu"),
+    "link": link, "rate": int(rate), "channels": src.get("channels"), "mtu": src.get("mtu"),
     "codec": codec,
     "guest_bytes": guest, "wire_bytes": src.get("wire_bytes", 0),
     "total_ms": total_ms, "transfer_ms": src.get("transfer_ms", 0),
