@@ -474,6 +474,10 @@ static const struct cfg_name cfg_on_off[] = {
 	{"off", 0}, {"on", 1}, {"no", 0}, {"yes", 1}, {NULL, 0},
 };
 
+static const struct cfg_name cfg_auto_on_off[] = {
+	{"auto", MIGDP_AUTO}, {"off", MIGDP_OFF}, {"on", MIGDP_ON}, {NULL, 0},
+};
+
 static const struct cfg_name cfg_log_levels[] = {
 	{"emerg", RTE_LOG_EMERG}, {"alert", RTE_LOG_ALERT}, {"crit", RTE_LOG_CRIT},
 	{"err", RTE_LOG_ERR}, {"warning", RTE_LOG_WARNING}, {"notice", RTE_LOG_NOTICE},
@@ -509,6 +513,7 @@ static const struct cfg_key cfg_keys[] = {
 	UINT("port", "rx_desc", port.rx_desc, 64, 32768, "1024", CFG_POW2),
 	UINT("port", "tx_desc", port.tx_desc, 64, 32768, "1024", CFG_POW2),
 	UINT("port", "burst", port.burst, 1, 512, "32", 0),
+	ENUM("port", "tx_zero_copy", port.tx_zero_copy, cfg_auto_on_off, "auto", 0),
 	UINT("channels", "count", channels.count, 1, MIGDP_MAX_CHANNELS, "1", 0),
 	KEY("channels", "lcores", t_lcores, channels, NULL, 0),
 	UINT("channels", "window", channels.window, 64, 32768, "1024", CFG_POW2),

@@ -66,6 +66,16 @@ struct migdp_port_conf {
 	uint32_t rx_desc;	/**< RX descriptors per queue */
 	uint32_t tx_desc;	/**< TX descriptors per queue */
 	uint32_t burst;		/**< RX/TX burst size */
+	uint32_t tx_zero_copy;	/**< enum migdp_tristate: pages sent from guest
+				 * memory as mbuf segments (auto: if the port
+				 * takes multi-segment frames) */
+};
+
+/** A setting that is on, off, or chosen from what the machine offers. */
+enum migdp_tristate {
+	MIGDP_AUTO = 0,
+	MIGDP_OFF,
+	MIGDP_ON,
 };
 
 /** [channels]: the unit of parallelism (DESIGN.md decision 3). */

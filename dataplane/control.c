@@ -279,6 +279,7 @@ sum_stats(struct ctl *k)
 		s->pages_zero_skipped += c->pages_zero_skipped;
 		s->pages_stale += c->pages_stale;
 		s->misrouted += c->misrouted;
+		s->zc_fallback += c->zc_fallback;
 		s->rx_new += c->rx_new;
 		s->rx_dup += c->rx_dup;
 		for (d = 0; d < MIGDP_DROP_MAX; d++)

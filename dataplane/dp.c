@@ -210,6 +210,7 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 		migdp_pacer_init(&c->pacer, migdp_config_channel_bps(cfg),
 				 4 * MIGDP_MAX_FRAME, migdp_now_ns());
 		c->use_zstd = cfg->codec.method == MIGDP_CODEC_ZSTD;
+		migdp_chan_src_init_zero_copy(c);
 		if (migdp_adapt_init(&c->adapt, &(struct migdp_adapt_params){
 			.link_bytes_per_s = migdp_config_channel_bps(cfg) / 8}) < 0)
 			goto err;

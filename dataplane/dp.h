@@ -46,6 +46,7 @@ struct migdp_lstats {
 	uint64_t pages_stale;  /* dst: older than what the page already holds */
 	uint64_t pages_zero_skipped; /* dst: zero, never written, already zero */
 	uint64_t misrouted;    /* handed to the owning lcore */
+	uint64_t zc_fallback;  /* src: frames copied, no segment mbuf left */
 	uint64_t rx_new, rx_dup; /* dst: DATA frames by class */
 	uint64_t drops[MIGDP_DROP_MAX];
 	struct migdp_fault_stats ftx, frx;
@@ -73,6 +74,10 @@ struct migdp_chan {
 	                              * destination: the decoded pages of one
 	                              * frame (MIGDP_DATA_MAX_RECORDS pages) */
 	struct migdp_mdigest md;     /* memory digest of this channel's pages */
+	/* Source: how frames are built, chosen once (copy or zero-copy). */
+	int (*build)(struct migdp_chan *c, struct rte_mbuf *m,
+		     const struct migdp_msg *msg, struct migdp_data *d);
+	struct rte_mbuf_ext_shared_info shinfo; /* guest memory segments */
 	uint32_t arena_used;
 	/* Source codec choice: per frame, fixed or adaptive ([codec] auto). */
 	bool use_zstd;
@@ -214,6 +219,15 @@ int migdp_chan_loop(struct migdp_chan *c, const struct migdp_chan_role *role);
 /** Channel lcore entry points (rte_eal_remote_launch). */
 int migdp_chan_src_main(void *chan);
 int migdp_chan_dst_main(void *chan);
+
+/** Source frame builders (chan_src.c): every payload copied, or raw pages
+ * and fragments as segments over guest memory. @return 0 or -errno. */
+int migdp_frame_copy(struct migdp_chan *c, struct rte_mbuf *m,
+		     const struct migdp_msg *msg, struct migdp_data *d);
+int migdp_frame_zero_copy(struct migdp_chan *c, struct rte_mbuf *m,
+			  const struct migdp_msg *msg, struct migdp_data *d);
+/** Choose the source channel's builder from the port (once, at creation). */
+void migdp_chan_src_init_zero_copy(struct migdp_chan *c);
 
 /** Allocate and set up channel @p id for the context's role. */
 struct migdp_chan *migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,

@@ -219,6 +219,9 @@ report(const struct migdp_ctx *ctx, const struct migdp_report *r)
 		"stale", (json_int_t)s->pages_stale));
 	json_object_set_new(o, "drops", drops);
 	json_object_set_new(o, "misrouted", json_integer((json_int_t)s->misrouted));
+	json_object_set_new(o, "tx_mode", json_string(ctx->port.tx_zero_copy ?
+						      "zero-copy" : "copy"));
+	json_object_set_new(o, "tx_zero_copy_fallback", json_integer((json_int_t)s->zc_fallback));
 	json_object_set_new(o, "data_frames", json_pack("{s:I, s:I}",
 		"new", (json_int_t)s->rx_new, "duplicate", (json_int_t)s->rx_dup));
 	{

@@ -52,6 +52,40 @@ find_or_probe(struct migdp_port *p, const char *device)
 	return 0;
 }
 
+/* Zero-copy transmit (the source's pages as segments over guest memory)
+ * when the port takes multi-segment frames, chosen once here: the channels
+ * then never branch on it per page. Its segments come from a pool of
+ * mbufs without data room, enough for every window full of frames. */
+static int
+zero_copy_setup(struct migdp_port *p, const struct migdp_config *cfg,
+		const struct rte_eth_dev_info *info, int socket)
+{
+	bool multi = (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+	unsigned n;
+
+	if (cfg->role != MIGDP_ROLE_SOURCE || cfg->port.tx_zero_copy == MIGDP_OFF)
+		return 0;
+	if (!multi) {
+		if (cfg->port.tx_zero_copy == MIGDP_ON) {
+			MIGDP_LOG(ERR, "[port] tx_zero_copy = on: port %s cannot send "
+				  "multi-segment frames", p->name);
+			return -ENOTSUP;
+		}
+		return 0;
+	}
+	/* At most 3 pages per 9000-byte frame, a fragment per smaller one. */
+	n = rte_align32pow2(cfg->channels.count * (cfg->channels.window + 2 * cfg->port.burst) *
+			    (cfg->port.mtu >= 8192 ? 3 : 2) + cfg->port.tx_desc + 1) - 1;
+	p->zc_pool = rte_pktmbuf_pool_create("migdp_zc", n, 256, 0, 0, socket);
+	if (p->zc_pool == NULL) {
+		MIGDP_LOG(ERR, "cannot create a pool of %u segment mbufs: %s", n,
+			  rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	p->tx_zero_copy = true;
+	return 0;
+}
+
 int
 migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
 		uint16_t nb_queues, unsigned link_ms)
@@ -92,6 +126,9 @@ migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
 	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	ret = zero_copy_setup(p, cfg, &info, socket);
+	if (ret < 0)
+		return ret;
 	p->tx_udp_cksum = (info.tx_offload_capa & (RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
 			   RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)) ==
 			  (RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM);
@@ -158,8 +195,10 @@ migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
 	}
 	p->nb_queues = nb_queues;
 	rte_eth_macaddr_get(p->id, &p->mac);
-	MIGDP_LOG(INFO, "port %s up: %u queue pairs, MTU %u, tx csum offload %s",
-		  p->name, nb_queues, cfg->port.mtu, p->tx_udp_cksum ? "yes" : "no");
+	MIGDP_LOG(INFO, "port %s up: %u queue pairs, MTU %u, tx csum offload %s, "
+		  "transmit by %s", p->name, nb_queues, cfg->port.mtu,
+		  p->tx_udp_cksum ? "yes" : "no",
+		  p->tx_zero_copy ? "zero-copy segments" : "copy");
 	return 0;
 }
 
@@ -172,7 +211,9 @@ migdp_port_close(struct migdp_port *p)
 		p->nb_queues = 0;
 	}
 	rte_mempool_free(p->pool);
+	rte_mempool_free(p->zc_pool);
 	p->pool = NULL;
+	p->zc_pool = NULL;
 }
 
 uint16_t

@@ -27,6 +27,9 @@ struct migdp_port {
 	bool tx_udp_cksum;         /**< the port computes UDP checksums */
 	bool rx_l4_cksum;          /**< the port reports checked L4 sums */
 	bool own_vdev;             /**< probed by us: removed at close */
+	bool tx_zero_copy;         /**< source: pages leave from guest memory as
+				    * segments attached to zc_pool mbufs */
+	struct rte_mempool *zc_pool; /**< mbufs without data room, or NULL */
 	char name[RTE_ETH_NAME_MAX_LEN];
 };
 

@@ -482,17 +482,30 @@ migdp_wire_build_msg(void *buf, uint32_t cap, const struct migdp_flow *fl,
 int
 migdp_wire_build_data(void *buf, uint32_t cap, const struct migdp_flow *fl,
 		      const struct migdp_msg *m, struct migdp_data *d,
-		      bool copy_payload)
+		      unsigned copy)
 {
 	struct migdp_msg h = *m;
-	uint32_t tab = d->nrec * sizeof(struct migdp_rec_hdr);
-	uint32_t out = MIGDP_L2_HDRS_LEN + (copy_payload ? d->used : tab);
+	uint32_t tab = d->nrec * sizeof(struct migdp_rec_hdr), out = tab;
 	uint8_t *p = (uint8_t *)buf + MIGDP_L2_HDRS_LEN;
 	uint8_t *data = p + tab;
+	bool left = false;
 	unsigned i;
 
-	if (!flow_ok(fl) || d->nrec == 0 || (m->flags & ~MIGDP_F_ALL))
+	if (!flow_ok(fl) || d->nrec == 0 || (m->flags & ~MIGDP_F_ALL) ||
+	    copy > MIGDP_WIRE_COPY_COMPRESSED)
 		return -EINVAL;
+	for (i = 0; i < d->nrec; i++) {
+		bool plain = d->rec[i].type == MIGDP_REC_RAW_PAGE ||
+			     d->rec[i].type == MIGDP_REC_FRAGMENT;
+		bool copied = copy == MIGDP_WIRE_COPY_ALL ||
+			      (copy == MIGDP_WIRE_COPY_COMPRESSED && !plain);
+
+		if (copied && left && d->rec[i].len)
+			return -EINVAL; /* would not be in record order */
+		left |= !copied && d->rec[i].len;
+		out += copied ? d->rec[i].len : 0;
+	}
+	out += MIGDP_L2_HDRS_LEN;
 	if (d->used > migdp_wire_data_room(fl->mtu))
 		return -EMSGSIZE;
 	if (out > cap)
@@ -503,7 +516,10 @@ migdp_wire_build_data(void *buf, uint32_t cap, const struct migdp_flow *fl,
 	for (i = 0; i < d->nrec; i++, p += sizeof(struct migdp_rec_hdr)) {
 		struct migdp_rec *r = &d->rec[i];
 
-		if (copy_payload && r->len) {
+		bool plain = r->type == MIGDP_REC_RAW_PAGE || r->type == MIGDP_REC_FRAGMENT;
+
+		if (r->len && (copy == MIGDP_WIRE_COPY_ALL ||
+			       (copy == MIGDP_WIRE_COPY_COMPRESSED && !plain))) {
 			if (r->crc_at_build)
 				r->crc = migdp_crc32c_copy(data, r->data, r->len);
 			else

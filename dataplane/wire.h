@@ -422,20 +422,27 @@ int migdp_data_add_fragment(struct migdp_data *d, uint64_t gpa,
  * Build a DATA frame (header fields from @p m: seq, flags, tstamp) holding
  * the records of @p d.
  *
- * With @p copy_payload, record payloads are copied after the record table
- * (raw pages and fragments with their CRC32C computed in the same pass) and
- * the frame is complete. Without it (zero-copy), only the headers and the
- * record table are written (CRCs read from the record sources); the caller
- * appends the record payloads, in record order, as further segments.
+ * With MIGDP_WIRE_COPY_ALL, record payloads are copied after the record
+ * table (raw pages and fragments with their CRC32C computed in the same
+ * pass) and the frame is complete. Otherwise (zero-copy) the payloads not
+ * copied are only read for their CRCs; the caller appends them, in record
+ * order, as further segments.
  * Lengths and the frame check always describe the whole frame. The CRCs
  * computed are left in @p d's records (crc_at_build cleared).
  *
- * @return bytes written to @p buf, -EINVAL (no records), -EMSGSIZE (@p cap
- *   too small).
+ * @return bytes written to @p buf, -EINVAL (no records; COPY_COMPRESSED with
+ *   a compressed record after a raw one), -EMSGSIZE (@p cap too small).
  */
 int migdp_wire_build_data(void *buf, uint32_t cap, const struct migdp_flow *fl,
 			  const struct migdp_msg *m, struct migdp_data *d,
-			  bool copy_payload);
+			  unsigned copy);
+
+/** migdp_wire_build_data() @p copy: which record payloads are copied. */
+#define MIGDP_WIRE_COPY_NONE 0u       /**< none: headers and table only */
+#define MIGDP_WIRE_COPY_ALL 1u        /**< all: the frame is complete */
+/** Compressed payloads only: raw pages and fragments, which must come
+ * after every other record, are left to the caller (zero-copy segments). */
+#define MIGDP_WIRE_COPY_COMPRESSED 2u
 
 /** Before retransmitting a built frame: set a fresh @p tstamp and OR
  * @p set_flags into the header flags, then recompute the frame check (the
