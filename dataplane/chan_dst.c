@@ -245,7 +245,7 @@ dst_tick(struct migdp_chan *c, uint64_t now)
 	return 0;
 }
 
-static const struct migdp_chan_role dst_role = {
+const struct migdp_chan_role migdp_chan_dst_role = {
 	.name = "destination",
 	.on_frame = dst_frame,
 	.tick = dst_tick,
@@ -254,5 +254,5 @@ static const struct migdp_chan_role dst_role = {
 int
 migdp_chan_dst_main(void *arg)
 {
-	return migdp_chan_loop(arg, &dst_role);
+	return migdp_chan_loop(arg, &migdp_chan_dst_role);
 }

@@ -257,13 +257,36 @@ migdp_chan_free(struct migdp_chan *c)
 	rte_free(c);
 }
 
+unsigned
+migdp_chan_poll(struct migdp_chan *c, const struct migdp_chan_role *role,
+		uint8_t *scratch, uint64_t now)
+{
+	struct migdp_ctx *ctx = c->ctx;
+	struct rte_mbuf *pkts[MIGDP_BURST_ROOM];
+	struct migdp_frame f;
+	uint16_t n, i;
+	unsigned work;
+
+	n = migdp_rx_burst(ctx, 1u + c->id, c->queue, c->inbox, &c->frx,
+			   &c->st, pkts);
+	for (i = 0; i < n; i++) {
+		if (migdp_rx_parse(ctx, pkts[i], &c->loc, scratch, &f, &c->st))
+			role->on_frame(c, &f, now);
+		rte_pktmbuf_free(pkts[i]);
+	}
+	work = n + role->tick(c, now);
+	c->st.ftx = c->ftx.st;
+	c->st.frx = c->frx.st;
+	atomic_store_explicit(&c->wire_bytes, c->st.tx_bytes,
+			      memory_order_relaxed);
+	return work;
+}
+
 int
 migdp_chan_loop(struct migdp_chan *c, const struct migdp_chan_role *role)
 {
 	struct migdp_ctx *ctx = c->ctx;
 	uint8_t *scratch = rte_malloc(NULL, MIGDP_MAX_FRAME + 64, 64);
-	struct rte_mbuf *pkts[MIGDP_BURST_ROOM];
-	struct migdp_frame f;
 	unsigned empty = 0;
 
 	if (scratch == NULL) {
@@ -274,25 +297,9 @@ migdp_chan_loop(struct migdp_chan *c, const struct migdp_chan_role *role)
 		  role->name, rte_lcore_id(), c->queue);
 	while (!atomic_load_explicit(&ctx->quit, memory_order_relaxed) &&
 	       atomic_load_explicit(&c->state, memory_order_relaxed) !=
-		       MIGDP_CHAN_FAILED) {
-		uint64_t now = migdp_now_ns();
-		unsigned work;
-		uint16_t n, i;
-
-		n = migdp_rx_burst(ctx, 1u + c->id, c->queue, c->inbox, &c->frx,
-				   &c->st, pkts);
-		for (i = 0; i < n; i++) {
-			if (migdp_rx_parse(ctx, pkts[i], &c->loc, scratch, &f, &c->st))
-				role->on_frame(c, &f, now);
-			rte_pktmbuf_free(pkts[i]);
-		}
-		work = n + role->tick(c, now);
-		c->st.ftx = c->ftx.st;
-		c->st.frx = c->frx.st;
-		atomic_store_explicit(&c->wire_bytes, c->st.tx_bytes,
-				      memory_order_relaxed);
-		migdp_idle(ctx->cfg, &empty, work > 0);
-	}
+		       MIGDP_CHAN_FAILED)
+		migdp_idle(ctx->cfg, &empty,
+			   migdp_chan_poll(c, role, scratch, migdp_now_ns()) > 0);
 	rte_free(scratch);
 	return 0;
 }
