@@ -176,7 +176,10 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 	rte_ether_addr_copy(peer_mac, &c->flow.dst_mac);
 	c->loc = ctx->ctl_loc;
 	c->loc.port = c->flow.src_port;
-	snprintf(name, sizeof(name), "migdp_in%u", id);
+	/* Named by role too: a source and a destination may share a
+	 * process (tests/test_chan.c). */
+	snprintf(name, sizeof(name), "migdp_in_%s%u",
+		 cfg->role == MIGDP_ROLE_SOURCE ? "src" : "dst", id);
 	c->inbox = rte_ring_create(name, 1024, socket, RING_F_SC_DEQ);
 	if (c->inbox == NULL)
 		goto err;

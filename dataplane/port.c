@@ -59,6 +59,7 @@ migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
 	struct rte_eth_conf conf = {0};
 	struct rte_eth_dev_info info;
 	struct rte_eth_link link;
+	char pool_name[RTE_MEMPOOL_NAMESIZE];
 	unsigned waited = 0;
 
 	uint16_t q, nrx, ntx;
@@ -81,8 +82,10 @@ migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
 	socket = rte_eth_dev_socket_id(p->id);
 	if (socket < 0)
 		socket = (int)rte_socket_id();
-	/* One mbuf holds a whole jumbo frame (headroom + 9014 bytes). */
-	p->pool = rte_pktmbuf_pool_create("migdp_pool", cfg->port.pool_size, 256,
+	/* One mbuf holds a whole jumbo frame (headroom + 9014 bytes). Named
+	 * after the port: two ports may share a process (tests/test_chan.c). */
+	snprintf(pool_name, sizeof(pool_name), "migdp_pool_%u", p->id);
+	p->pool = rte_pktmbuf_pool_create(pool_name, cfg->port.pool_size, 256,
 					  0, RTE_PKTMBUF_HEADROOM + MIGDP_MBUF_ROOM,
 					  socket);
 	if (p->pool == NULL) {
