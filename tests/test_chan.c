@@ -675,6 +675,8 @@ main(int argc, char **argv)
 		{"retransmission of a frame whose page changed (copy)", test_retransmit_copy},
 		{"retransmission of a zero-copy frame whose page changed",
 		 test_retransmit_zero_copy},
+		{"a frame resent after the destination completed is acknowledged",
+		 test_ack_after_complete},
 		{NULL, NULL},
 	};
 

@@ -39,5 +39,6 @@ void test_roundtrip_zstd_1500(void);
 void test_roundtrip_lcores(void);
 void test_retransmit_copy(void);
 void test_retransmit_zero_copy(void);
+void test_ack_after_complete(void);
 
 #endif

@@ -414,3 +414,63 @@ test_retransmit_zero_copy(void)
 	CU_ASSERT_EQUAL(src_una(p), 502);
 	ch_pair_free(p);
 }
+
+/* ---- completion ------------------------------------------------------------- */
+
+/*
+ * The last ACK of a channel is lost after the destination completed (FIN
+ * seen, every frame before it applied) while the FIN echo arrives: the
+ * source has its echo but a frame still in flight, and resends it. The
+ * destination must acknowledge it again (without applying it), or the
+ * source never finishes.
+ */
+void
+test_ack_after_complete(void)
+{
+	struct ch_pair *p = raw_pair();
+	struct rte_mbuf *pkts[8];
+	struct migdp_chan *s, *d;
+	unsigned n, i, k, dropped = 0;
+	uint8_t buf[256];
+
+	CU_ASSERT_FATAL(p != NULL);
+	s = ch_src_chan(p, 0);
+	d = ch_dst_chan(p, 0);
+	fill_random(ch_src_page(p, GPA(2)), 2);
+	CU_ASSERT(ch_push(p, GPA(2), 1) == 0 && ch_end_round(p, 1, true) == 0);
+	ch_poll_src(p, 0); /* the page and the FIN */
+	CU_ASSERT(s->fin_sent);
+	ch_poll_dst(p, 0);
+	CU_ASSERT_EQUAL(atomic_load(&d->state), MIGDP_CHAN_DONE);
+
+	/* The FIN echo goes through, the ACK is lost. */
+	n = ch_take(p, false, 1, pkts, RTE_DIM(pkts));
+	for (i = 0; i < n; i++) {
+		const uint8_t *h = ch_read(pkts[i], MIGDP_HDR_OFF, sizeof(struct migdp_hdr),
+					   buf);
+
+		if (h != NULL && ((const struct migdp_hdr *)h)->type == MIGDP_T_ACK) {
+			rte_pktmbuf_free(pkts[i]);
+			dropped++;
+		} else {
+			ch_send_back(p, 1, pkts[i]);
+		}
+	}
+	CU_ASSERT_EQUAL_FATAL(dropped, 1);
+	ch_poll_src(p, 0);
+	CU_ASSERT(s->fin_echoed);
+	CU_ASSERT_EQUAL(migdp_tx_inflight(s->tx), 1);
+
+	for (k = 0; k < 3 && atomic_load(&s->state) != MIGDP_CHAN_DONE; k++) {
+		ch_advance(p, 3000000000ull);
+		ch_poll_src(p, 0); /* resend */
+		settle_dst(p, 0);
+		ch_poll_src(p, 0);
+	}
+	CU_ASSERT(s->st.retransmits >= 1);
+	CU_ASSERT_EQUAL(atomic_load(&s->state), MIGDP_CHAN_DONE);
+	CU_ASSERT_EQUAL(migdp_tx_inflight(s->tx), 0);
+	CU_ASSERT_EQUAL(d->st.pages_raw, 1); /* not applied again */
+	CU_ASSERT(memcmp(ch_dst_page(p, GPA(2)), ch_src_page(p, GPA(2)), PG) == 0);
+	ch_pair_free(p);
+}
