@@ -172,6 +172,15 @@ apply(struct migdp_chan *c, const struct vrec *v, uint64_t ext)
 }
 
 static void
+send_ack(struct migdp_chan *c, uint64_t now)
+{
+	struct migdp_msg msg = {.type = MIGDP_T_ACK, .tstamp = migdp_tstamp(now)};
+
+	migdp_rx_make_ack(c->rx, &msg.u.ack, MIGDP_MAX_SACK);
+	migdp_send_msg(c->ctx, c->queue, &c->flow, &msg, &c->ftx, &c->st);
+}
+
+static void
 on_data(struct migdp_chan *c, const struct migdp_frame *f, uint64_t now)
 {
 	struct vrec v[MIGDP_DATA_MAX_RECORDS];
@@ -180,6 +189,9 @@ on_data(struct migdp_chan *c, const struct migdp_frame *f, uint64_t now)
 
 	if (c->fin_done) { /* complete: everything up to the FIN is applied */
 		c->st.drops[MIGDP_DROP_SEQ_OLD]++;
+		/* Resent: the source lost our last ACK and waits for it (its
+		 * FIN was echoed, so it will not ask with a FIN again). */
+		send_ack(c, now);
 		return;
 	}
 	n = verify(c, f, v);
@@ -200,15 +212,6 @@ on_data(struct migdp_chan *c, const struct migdp_frame *f, uint64_t now)
 	}
 	for (i = 0; i < n; i++)
 		apply(c, &v[i], ext);
-}
-
-static void
-send_ack(struct migdp_chan *c, uint64_t now)
-{
-	struct migdp_msg msg = {.type = MIGDP_T_ACK, .tstamp = migdp_tstamp(now)};
-
-	migdp_rx_make_ack(c->rx, &msg.u.ack, MIGDP_MAX_SACK);
-	migdp_send_msg(c->ctx, c->queue, &c->flow, &msg, &c->ftx, &c->st);
 }
 
 static void
@@ -256,7 +259,7 @@ dst_tick(struct migdp_chan *c, uint64_t now)
 	return 0;
 }
 
-static const struct migdp_chan_role dst_role = {
+const struct migdp_chan_role migdp_chan_dst_role = {
 	.name = "destination",
 	.on_frame = dst_frame,
 	.tick = dst_tick,
@@ -265,5 +268,5 @@ static const struct migdp_chan_role dst_role = {
 int
 migdp_chan_dst_main(void *arg)
 {
-	return migdp_chan_loop(arg, &dst_role);
+	return migdp_chan_loop(arg, &migdp_chan_dst_role);
 }

@@ -548,7 +548,7 @@ src_tick(struct migdp_chan *c, uint64_t now)
 	return work;
 }
 
-static const struct migdp_chan_role src_role = {
+const struct migdp_chan_role migdp_chan_src_role = {
 	.name = "source",
 	.on_frame = handle,
 	.tick = src_tick,
@@ -557,5 +557,5 @@ static const struct migdp_chan_role src_role = {
 int
 migdp_chan_src_main(void *arg)
 {
-	return migdp_chan_loop(arg, &src_role);
+	return migdp_chan_loop(arg, &migdp_chan_src_role);
 }

@@ -176,7 +176,10 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 	rte_ether_addr_copy(peer_mac, &c->flow.dst_mac);
 	c->loc = ctx->ctl_loc;
 	c->loc.port = c->flow.src_port;
-	snprintf(name, sizeof(name), "migdp_in%u", id);
+	/* Named by role too: a source and a destination may share a
+	 * process (tests/test_chan.c). */
+	snprintf(name, sizeof(name), "migdp_in_%s%u",
+		 cfg->role == MIGDP_ROLE_SOURCE ? "src" : "dst", id);
 	c->inbox = rte_ring_create(name, 1024, socket, RING_F_SC_DEQ);
 	if (c->inbox == NULL)
 		goto err;
@@ -263,13 +266,36 @@ migdp_chan_free(struct migdp_chan *c)
 	rte_free(c);
 }
 
+unsigned
+migdp_chan_poll(struct migdp_chan *c, const struct migdp_chan_role *role,
+		uint8_t *scratch, uint64_t now)
+{
+	struct migdp_ctx *ctx = c->ctx;
+	struct rte_mbuf *pkts[MIGDP_BURST_ROOM];
+	struct migdp_frame f;
+	uint16_t n, i;
+	unsigned work;
+
+	n = migdp_rx_burst(ctx, 1u + c->id, c->queue, c->inbox, &c->frx,
+			   &c->st, pkts);
+	for (i = 0; i < n; i++) {
+		if (migdp_rx_parse(ctx, pkts[i], &c->loc, scratch, &f, &c->st))
+			role->on_frame(c, &f, now);
+		rte_pktmbuf_free(pkts[i]);
+	}
+	work = n + role->tick(c, now);
+	c->st.ftx = c->ftx.st;
+	c->st.frx = c->frx.st;
+	atomic_store_explicit(&c->wire_bytes, c->st.tx_bytes,
+			      memory_order_relaxed);
+	return work;
+}
+
 int
 migdp_chan_loop(struct migdp_chan *c, const struct migdp_chan_role *role)
 {
 	struct migdp_ctx *ctx = c->ctx;
 	uint8_t *scratch = rte_malloc(NULL, MIGDP_MAX_FRAME + 64, 64);
-	struct rte_mbuf *pkts[MIGDP_BURST_ROOM];
-	struct migdp_frame f;
 	struct migdp_idle empty = {0};
 
 	if (scratch == NULL) {
@@ -280,25 +306,9 @@ migdp_chan_loop(struct migdp_chan *c, const struct migdp_chan_role *role)
 		  role->name, rte_lcore_id(), c->queue);
 	while (!atomic_load_explicit(&ctx->quit, memory_order_relaxed) &&
 	       atomic_load_explicit(&c->state, memory_order_relaxed) !=
-		       MIGDP_CHAN_FAILED) {
-		uint64_t now = migdp_now_ns();
-		unsigned work;
-		uint16_t n, i;
-
-		n = migdp_rx_burst(ctx, 1u + c->id, c->queue, c->inbox, &c->frx,
-				   &c->st, pkts);
-		for (i = 0; i < n; i++) {
-			if (migdp_rx_parse(ctx, pkts[i], &c->loc, scratch, &f, &c->st))
-				role->on_frame(c, &f, now);
-			rte_pktmbuf_free(pkts[i]);
-		}
-		work = n + role->tick(c, now);
-		c->st.ftx = c->ftx.st;
-		c->st.frx = c->frx.st;
-		atomic_store_explicit(&c->wire_bytes, c->st.tx_bytes,
-				      memory_order_relaxed);
-		migdp_idle(ctx->cfg, &empty, work > 0);
-	}
+		       MIGDP_CHAN_FAILED)
+		migdp_idle(ctx->cfg, &empty,
+			   migdp_chan_poll(c, role, scratch, migdp_now_ns()) > 0);
 	rte_free(scratch);
 	return 0;
 }

@@ -213,8 +213,22 @@ struct migdp_chan_role {
 	unsigned (*tick)(struct migdp_chan *c, uint64_t now);
 };
 
-/** The channel lcore loop, until quit or the channel failed. */
+/** The channel lcore loop, until quit or the channel failed: calls
+ * migdp_chan_poll() with the clock, and idles when it found nothing. */
 int migdp_chan_loop(struct migdp_chan *c, const struct migdp_chan_role *role);
+
+/** One iteration of the channel loop at time @p now: receive a burst and
+ * handle it, then the role's tick, then publish the counters. @p scratch
+ * holds MIGDP_MAX_FRAME + 64 bytes. Only the channel's lcore calls it; tests
+ * call it from their own thread (the channel not launched) to drive a
+ * channel step by step, with a clock of their choosing.
+ * @return work done (frames received plus the tick's). */
+unsigned migdp_chan_poll(struct migdp_chan *c, const struct migdp_chan_role *role,
+			 uint8_t *scratch, uint64_t now);
+
+/** What each role does, for migdp_chan_loop() and migdp_chan_poll(). */
+extern const struct migdp_chan_role migdp_chan_src_role;
+extern const struct migdp_chan_role migdp_chan_dst_role;
 
 /** Channel lcore entry points (rte_eal_remote_launch). */
 int migdp_chan_src_main(void *chan);

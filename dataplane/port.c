@@ -76,7 +76,10 @@ zero_copy_setup(struct migdp_port *p, const struct migdp_config *cfg,
 	/* At most 3 pages per 9000-byte frame, a fragment per smaller one. */
 	n = rte_align32pow2(cfg->channels.count * (cfg->channels.window + 2 * cfg->port.burst) *
 			    (cfg->port.mtu >= 8192 ? 3 : 2) + cfg->port.tx_desc + 1) - 1;
-	p->zc_pool = rte_pktmbuf_pool_create("migdp_zc", n, 256, 0, 0, socket);
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	snprintf(name, sizeof(name), "migdp_zc_%u", p->id);
+	p->zc_pool = rte_pktmbuf_pool_create(name, n, 256, 0, 0, socket);
 	if (p->zc_pool == NULL) {
 		MIGDP_LOG(ERR, "cannot create a pool of %u segment mbufs: %s", n,
 			  rte_strerror(rte_errno));
@@ -93,6 +96,7 @@ migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
 	struct rte_eth_conf conf = {0};
 	struct rte_eth_dev_info info;
 	struct rte_eth_link link;
+	char pool_name[RTE_MEMPOOL_NAMESIZE];
 	unsigned waited = 0;
 
 	uint16_t q, nrx, ntx;
@@ -115,8 +119,10 @@ migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
 	socket = rte_eth_dev_socket_id(p->id);
 	if (socket < 0)
 		socket = (int)rte_socket_id();
-	/* One mbuf holds a whole jumbo frame (headroom + 9014 bytes). */
-	p->pool = rte_pktmbuf_pool_create("migdp_pool", cfg->port.pool_size, 256,
+	/* One mbuf holds a whole jumbo frame (headroom + 9014 bytes). Named
+	 * after the port: two ports may share a process (tests/test_chan.c). */
+	snprintf(pool_name, sizeof(pool_name), "migdp_pool_%u", p->id);
+	p->pool = rte_pktmbuf_pool_create(pool_name, cfg->port.pool_size, 256,
 					  0, RTE_PKTMBUF_HEADROOM + MIGDP_MBUF_ROOM,
 					  socket);
 	if (p->pool == NULL) {
