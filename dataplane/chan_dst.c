@@ -129,6 +129,59 @@ put_fragment(struct migdp_chan *c, uint8_t *dst, const struct migdp_rec *r,
 	return true;
 }
 
+/* The arena's last page: where a complete stream is decoded, apart from
+ * the pages the frame's zstd records were decoded to. */
+static inline uint8_t *
+zpage(const struct migdp_chan *c)
+{
+	return c->arena + (size_t)MIGDP_DATA_MAX_ZSTD_PAGES * MIGDP_PAGE_SIZE;
+}
+
+/* A piece of compressed-page stream version @p ver (verified against its
+ * own CRC). Pieces gather in the stream's slot; the complete stream is
+ * decoded, checked against the page's CRC and written like a zstd page.
+ * A frame is applied once (duplicates are not), so bytes add up exactly.
+ * @return true when the page was written. */
+static bool
+put_zstream(struct migdp_chan *c, uint8_t *dst, const struct migdp_rec *r,
+	    uint64_t ver)
+{
+	struct migdp_zslot *z = &c->zslots[ver & (c->nzslots - 1)];
+	struct migdp_zstream_hdr h;
+	struct migdp_rec zr;
+	uint32_t crc;
+
+	if (z->ver != ver) { /* a new stream; what the slot held was done */
+		z->ver = ver;
+		z->got = 0;
+		z->len = 0;
+	}
+	memcpy(z->buf + r->frag_off, r->data, r->len);
+	z->got += r->len;
+	if (r->frag_off == 0) {
+		memcpy(&h, z->buf, sizeof(h));
+		z->len = rte_be_to_cpu_16(h.len);
+		if (z->len <= sizeof(h) || z->len > MIGDP_ZSTREAM_MAX || h.zero != 0) {
+			c->st.drops[MIGDP_DROP_REC_FIELD]++;
+			z->ver = 0;
+			return false;
+		}
+	}
+	if (z->len == 0 || z->got < z->len)
+		return false;
+	z->ver = 0;
+	memcpy(&h, z->buf, sizeof(h));
+	zr = (struct migdp_rec){.gpa = r->gpa, .type = MIGDP_REC_ZSTD, .npages = 1,
+		.len = (uint16_t)(z->len - sizeof(h)), .data = z->buf + sizeof(h),
+		.crc = rte_be_to_cpu_32(h.crc)};
+	if (z->got != z->len ||
+	    migdp_codec_decode_pages(c->codec, &zr, zpage(c), MIGDP_CODEC_IN_PLACE, &crc) < 0) {
+		c->st.drops[MIGDP_DROP_REC_CSUM]++;
+		return false;
+	}
+	return put_page(c, dst, r->gpa, ver, zpage(c), crc);
+}
+
 /* Apply verified record @p v of the frame whose extended sequence is @p ext. */
 static void
 apply(struct migdp_chan *c, const struct vrec *v, uint64_t ext)
@@ -162,6 +215,11 @@ apply(struct migdp_chan *c, const struct vrec *v, uint64_t ext)
 		if (put_fragment(c, v->dst, r, migdp_rx_frag_version(ext, r->ver_delta)) &&
 		    r->frag_off == 0)
 			c->st.pages_frag++;
+		done = r->frag_off == 0;
+		break;
+	case MIGDP_REC_ZSTD_FRAG:
+		c->st.pages_zstd += put_zstream(c, v->dst, r,
+						migdp_rx_frag_version(ext, r->ver_delta));
 		done = r->frag_off == 0;
 		break;
 	default: /* the parser let only known types through */

@@ -62,12 +62,69 @@ run_length(struct migdp_chan *c, const uint8_t *page, uint32_t avail)
 	uint32_t want = (uint32_t)(0.8 * avail * c->zratio / MIGDP_PAGE_SIZE), n;
 
 	want = RTE_MIN(RTE_MAX(want, 1u), MIGDP_ZSTD_MAX_PAGES);
+	if (migdp_wire_data_room(c->flow.mtu) < MIGDP_PAGE_SIZE)
+		want = 1; /* small frames: a page at a time, streamed if need be */
 	want = RTE_MIN(want, c->cur_left);
 	want = RTE_MIN(want, MIGDP_DATA_MAX_ZSTD_PAGES - c->frame_zpages);
 	for (n = 1; n < want; n++)
 		if (migdp_page_is_zero(page + (size_t)n * MIGDP_PAGE_SIZE))
 			break;
 	return n;
+}
+
+/* A compressed page too large for one small frame becomes a stream
+ * (struct migdp_zstream_hdr, then the zstd frame) sent in ZSTD_FRAG
+ * fragments, so that compression pays at MTU 1500 too. Two stream buffers
+ * alternate: a frame may hold the end of one stream and the start of the
+ * next. */
+static void
+zstream_start(struct migdp_chan *c, const struct migdp_rec *r, uint32_t crc)
+{
+	uint8_t *b = c->zs_buf[c->zs_cur ^= 1];
+	struct migdp_zstream_hdr h = {
+		.len = rte_cpu_to_be_16((uint16_t)(sizeof(h) + r->len)),
+		.crc = rte_cpu_to_be_32(crc),
+	};
+
+	memcpy(b, &h, sizeof(h));
+	memcpy(b + sizeof(h), r->data, r->len);
+	c->zs_gpa = r->gpa;
+	c->zs_len = sizeof(h) + r->len;
+	c->zs_off = 0;
+	c->zs_active = true;
+	migdp_mdigest_set(&c->md, page_slot(c, r->gpa, 0),
+			  migdp_mdigest_value(r->gpa, crc, 0));
+	c->zratio = 0.9 * c->zratio + 0.1 * (double)MIGDP_PAGE_SIZE / r->len;
+	c->batch.pages++;
+	c->batch.bytes_out += c->zs_len;
+	c->st.pages_zstd++;
+	c->st.pages_zstd_frag++;
+	c->st.zstd_bytes += c->zs_len;
+}
+
+/* The next piece of the stream in progress. @return false when the frame
+ * is full (or has too little room to bother). */
+static bool
+zstream_next(struct migdp_chan *c, struct migdp_data *d, uint32_t seq)
+{
+	uint32_t avail = migdp_data_avail(d);
+	struct migdp_rec r = {
+		.gpa = c->zs_gpa, .type = MIGDP_REC_ZSTD_FRAG, .npages = 1,
+		.len = (uint16_t)RTE_MIN(c->zs_len - c->zs_off, avail),
+		.frag_off = (uint16_t)c->zs_off, .crc_at_build = true,
+		.data = c->zs_buf[c->zs_cur] + c->zs_off,
+	};
+
+	if (avail < 256)
+		return false;
+	if (c->zs_off == 0)
+		c->zs_first_seq = seq;
+	r.ver_delta = (uint16_t)(seq - c->zs_first_seq);
+	if (migdp_data_add(d, &r) < 0)
+		return false;
+	c->zs_off += r.len;
+	c->zs_active = c->zs_off < c->zs_len;
+	return !c->zs_active;
 }
 
 /* Non-zero pages as one zstd record when the codec says so, else one raw
@@ -116,6 +173,10 @@ add_pages(struct migdp_chan *c, struct migdp_data *d, const uint8_t *page,
 			c->carry_active = true;
 			return -(int)n;
 		}
+		if (r.type == MIGDP_REC_ZSTD && r.npages == 1) {
+			zstream_start(c, &r, crcs[0]);
+			return -1; /* consumed; its fragments follow */
+		}
 		c->raw_gpa = c->cur_gpa;
 	}
 	if (migdp_data_add_raw(d, c->cur_gpa, page) < 0)
@@ -158,6 +219,11 @@ fill_frame(struct migdp_chan *c, struct migdp_data *d, uint32_t seq)
 		const uint8_t *page;
 		int rc;
 
+		if (c->zs_active) {
+			if (!zstream_next(c, d, seq))
+				break;
+			continue;
+		}
 		if (c->frag_active) {
 			uint32_t len = RTE_MIN(MIGDP_PAGE_SIZE - c->frag_off, avail);
 
@@ -191,7 +257,7 @@ fill_frame(struct migdp_chan *c, struct migdp_data *d, uint32_t seq)
 			n = (uint32_t)abs(rc);
 			pages += n;
 			consume(c, n);
-			if (rc < 0) /* carried to the next frame: this one is full */
+			if (rc < 0 && !c->zs_active) /* carried: this frame is full */
 				break;
 		} else if (fragments && avail >= 256) {
 			/* Below MTU 4200 a page goes in fragments, each written
@@ -527,7 +593,7 @@ src_tick(struct migdp_chan *c, uint64_t now)
 		c->saturated = false;
 	}
 
-	if (!c->final_seen || c->cur_left != 0 || c->frag_active ||
+	if (!c->final_seen || c->cur_left != 0 || c->frag_active || c->zs_active ||
 	    c->carry_active || c->idesc != c->ndescs)
 		return work;
 	if (!c->fin_sent) {

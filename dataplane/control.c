@@ -276,6 +276,7 @@ sum_stats(struct ctl *k)
 		s->pages_zstd += c->pages_zstd;
 		s->zstd_bytes += c->zstd_bytes;
 		s->zstd_records += c->zstd_records;
+		s->pages_zstd_frag += c->pages_zstd_frag;
 		s->pages_zero_skipped += c->pages_zero_skipped;
 		s->pages_stale += c->pages_stale;
 		s->misrouted += c->misrouted;

@@ -190,14 +190,17 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 	/* Source: a frame's payloads and one run of pages being compressed past it. */
 	c->arena = rte_malloc_socket("migdp_arena", cfg->role == MIGDP_ROLE_SOURCE ?
 				     MIGDP_MAX_FRAME + MIGDP_ZSTD_MAX_PAGES * MIGDP_PAGE_SIZE :
-				     MIGDP_DATA_MAX_ZSTD_PAGES * MIGDP_PAGE_SIZE, 64, socket);
+				     (MIGDP_DATA_MAX_ZSTD_PAGES + 1) * MIGDP_PAGE_SIZE, 64, socket);
 	c->codec = migdp_codec_ctx_create(&(struct migdp_codec_ctx_params){
 		.level = cfg->codec.method == MIGDP_CODEC_ZSTD ? cfg->codec.level : 0,
 		.min_save = cfg->codec_min_save});
 	c->carry_buf = rte_malloc_socket("migdp_carry", MIGDP_MAX_FRAME, 64, socket);
+	c->zs_buf[0] = rte_malloc_socket("migdp_zs", 2 * MIGDP_ZSTREAM_MAX, 64, socket);
+	c->zs_buf[1] = c->zs_buf[0] == NULL ? NULL : c->zs_buf[0] + MIGDP_ZSTREAM_MAX;
 	c->raw_gpa = UINT64_MAX;
 	c->zratio = 2.0;
-	if (c->arena == NULL || c->codec == NULL || c->carry_buf == NULL)
+	if (c->arena == NULL || c->codec == NULL || c->carry_buf == NULL ||
+	    c->zs_buf[0] == NULL)
 		goto err;
 	if (cfg->role == MIGDP_ROLE_SOURCE) {
 		/* RTO floor of 10 ms: on a shared machine an lcore may be
@@ -222,6 +225,15 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 		uint64_t npages = ctx->npages;
 
 		c->vt_base_page = ctx->base_page;
+		/* Streams of compressed pages being reassembled: one slot per
+		 * first-fragment sequence in reach (window + the fragments of
+		 * a page), so a slot is reused only once its page is done. */
+		c->nzslots = rte_align32pow2(window + 8);
+		c->zslots = rte_zmalloc_socket("migdp_zslots",
+					       c->nzslots * sizeof(*c->zslots),
+					       RTE_CACHE_LINE_SIZE, socket);
+		if (c->zslots == NULL)
+			goto err;
 		c->rx = rte_zmalloc_socket("migdp_rx", migdp_rx_memsize(&rp),
 					   RTE_CACHE_LINE_SIZE, socket);
 		c->vt = rte_zmalloc_socket("migdp_vt", migdp_vtab_memsize(npages),
@@ -260,6 +272,8 @@ migdp_chan_free(struct migdp_chan *c)
 	migdp_codec_ctx_free(c->codec);
 	rte_free(c->arena);
 	rte_free(c->carry_buf);
+	rte_free(c->zs_buf[0]);
+	rte_free(c->zslots);
 	rte_free(c->tx);
 	rte_free(c->rx);
 	rte_free(c->vt);

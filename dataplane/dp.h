@@ -43,6 +43,7 @@ struct migdp_lstats {
 	uint64_t pages_zero, pages_raw, pages_frag; /* sent (src) / applied (dst) */
 	uint64_t pages_zstd, zstd_bytes;  /* compressed pages, their payload bytes */
 	uint64_t zstd_records;            /* src: zstd records (runs of pages) */
+	uint64_t pages_zstd_frag;         /* of pages_zstd: sent as a stream */
 	uint64_t pages_stale;  /* dst: older than what the page already holds */
 	uint64_t pages_zero_skipped; /* dst: zero, never written, already zero */
 	uint64_t misrouted;    /* handed to the owning lcore */
@@ -53,6 +54,14 @@ struct migdp_lstats {
 };
 
 struct migdp_ctx;
+
+/* Destination: one compressed-page stream being reassembled. */
+struct migdp_zslot {
+	uint64_t ver;       /* extended sequence of its first fragment, 0: free */
+	uint32_t got;       /* bytes received */
+	uint32_t len;       /* stream length, 0 until its first fragment came */
+	uint8_t buf[MIGDP_ZSTREAM_MAX];
+};
 
 struct migdp_chan {
 	/* Set at start. */
@@ -89,6 +98,11 @@ struct migdp_chan {
 	uint8_t *carry_buf;          /* its bytes (at most a frame's payload) */
 	uint64_t raw_gpa;            /* page the codec sent raw: not again */
 	uint32_t frame_zpages;       /* compressed pages in the frame so far */
+	uint8_t *zs_buf[2];          /* compressed-page streams, alternating */
+	unsigned zs_cur;             /* the one in progress */
+	bool zs_active;
+	uint64_t zs_gpa;
+	uint32_t zs_len, zs_off, zs_first_seq;
 	double zratio;               /* recent compression ratio (EWMA) */
 	uint64_t link_ns, link_bytes; /* last link sample */
 	uint64_t vt_base_page;       /* destination: page number of vt[0] */
@@ -107,6 +121,8 @@ struct migdp_chan {
 	uint32_t end_seq;
 	uint64_t fin_sent_ns;
 	/* Destination. */
+	struct migdp_zslot *zslots;  /* compressed-page streams in reassembly */
+	uint32_t nzslots;            /* power of two */
 	bool fin_seen;
 	bool fin_done;               /* every frame up to the FIN applied */
 	/* Published by the change of state to DONE. */

@@ -210,10 +210,11 @@ report(const struct migdp_ctx *ctx, const struct migdp_report *r)
 			"on", ctx->cfg->codec_dict != 0, "bytes", (int)r->dict_bytes,
 			"ms", r->dict_ms));
 	}
-	json_object_set_new(o, "pages", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	json_object_set_new(o, "pages", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"zero", (json_int_t)s->pages_zero, "raw", (json_int_t)s->pages_raw,
 		"zstd", (json_int_t)s->pages_zstd,
 		"zstd_records", (json_int_t)s->zstd_records,
+		"zstd_fragmented", (json_int_t)s->pages_zstd_frag,
 		"zero_skipped", (json_int_t)s->pages_zero_skipped,
 		"fragmented", (json_int_t)s->pages_frag,
 		"stale", (json_int_t)s->pages_stale));

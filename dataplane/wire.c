@@ -163,6 +163,12 @@ rec_check(const struct migdp_rec *r)
 		if (r->npages != 1)
 			return MIGDP_DROP_REC_FIELD;
 		break;
+	case MIGDP_REC_ZSTD_FRAG:
+		if (r->len == 0 || (uint32_t)r->frag_off + r->len > MIGDP_ZSTREAM_MAX)
+			return MIGDP_DROP_REC_LEN;
+		if (r->npages != 1)
+			return MIGDP_DROP_REC_FIELD;
+		break;
 	case MIGDP_REC_ZSTD:
 		if (r->npages == 0 || r->npages > MIGDP_ZSTD_MAX_PAGES || !whole)
 			return MIGDP_DROP_REC_FIELD;

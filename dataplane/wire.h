@@ -173,8 +173,22 @@ enum migdp_rec_type {
 	MIGDP_REC_FRAGMENT = 3, /**< part of a page: frag_off, len bytes */
 	MIGDP_REC_ZSTD = 4,     /**< npages (1..MIGDP_ZSTD_MAX_PAGES) contiguous
 				 * pages compressed as one zstd frame */
+	MIGDP_REC_ZSTD_FRAG = 5, /**< part of one compressed page's stream:
+				  * frag_off, len bytes (below MTU ~4200) */
 	MIGDP_REC_MAX
 };
+
+/** A compressed page sent in fragments (MIGDP_REC_ZSTD_FRAG) is a stream:
+ * this header, then one zstd frame of the page. Fragments carry the CRC32C
+ * of their own bytes; the page's is in the header. */
+struct migdp_zstream_hdr {
+	rte_be16_t len;   /**< stream bytes, header included */
+	rte_be16_t zero;  /**< 0 */
+	rte_be32_t crc;   /**< CRC32C of the plain page */
+} __rte_packed;
+static_assert(sizeof(struct migdp_zstream_hdr) == 8, "migdp_zstream_hdr size");
+/** Largest stream: header and a page that did not grow. */
+#define MIGDP_ZSTREAM_MAX (8u + MIGDP_PAGE_SIZE)
 
 /** Record header. A DATA payload is a table of nrecords of these followed
  * by the record payloads in the same order. 24 bytes. */

@@ -302,7 +302,7 @@ test_overrides(void)
 	set(&c, "codec.method=zstd:23", "out of range");
 	set(&c, "codec.method=gzip", "codec.method=gzip");
 	set(&c, "port.nosuch=1", "unknown key (known in [port]: device mtu "
-	    "mbufs rx_desc tx_desc burst)");
+	    "mbufs rx_desc tx_desc burst tx_zero_copy)");
 	set(&c, "port.mtu", "expected section.key=value");
 	set(&c, "mtu=9000", "expected section.key=value");
 	set(&c, "port.mtu=", "empty value");
