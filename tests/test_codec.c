@@ -186,6 +186,7 @@ main(void)
 		{"zstd_levels", test_rt_zstd_levels},
 		{"zstd_levels_dict", test_rt_zstd_levels_dict},
 		{"threshold", test_threshold},
+		{"runs_of_pages", test_rt_runs},
 		{"dict_objects", test_dict_objects},
 		{NULL, NULL},
 	};

@@ -211,3 +211,61 @@ test_dict_objects(void)
 	CU_ASSERT_PTR_NULL(migdp_dict_train(&iov, 1, &(struct migdp_dict_params){
 		.dict_size = MIGDP_DICT_MAX_SIZE + 1}));
 }
+
+/* Runs of pages as one zstd record: text pages compress together and come
+ * back identical, with each page's CRC; a random page ends a run, and a
+ * run that starts with one goes raw without trying zstd. */
+void
+test_rt_runs(void)
+{
+	static uint8_t out[8 * PG], dst[8 * PG], run[8 * PG];
+	struct migdp_codec_ctx *enc = migdp_codec_ctx_create(NULL);
+	struct migdp_codec_ctx *dec = migdp_codec_ctx_create(NULL);
+	uint32_t crcs[8], dcrcs[8];
+	struct migdp_rec r;
+	unsigned i, n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(enc);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dec);
+	for (i = 0; i < 8; i++) /* text pages, four different ones */
+		memcpy(run + (size_t)i * PG, kind_pages[GENMEM_TEXT] + (i % KIND_PAGES) * PG, PG);
+	for (n = 1; n <= 8; n++) {
+		CU_ASSERT_EQUAL_FATAL(migdp_codec_encode_run(enc, run, n, out,
+							     sizeof(out), &r, crcs), 0);
+		CU_ASSERT_EQUAL(r.type, MIGDP_REC_ZSTD);
+		CU_ASSERT_EQUAL(r.npages, n);
+		for (i = 0; i < n; i++)
+			CU_ASSERT_EQUAL(crcs[i], migdp_crc32c(run + (size_t)i * PG, PG));
+		CU_ASSERT_EQUAL(r.crc, migdp_crc32c_of_pages(crcs, n));
+		memset(dst, 0xa5, sizeof(dst));
+		CU_ASSERT_EQUAL(migdp_codec_decode_pages(dec, &r, dst, MIGDP_CODEC_IN_PLACE,
+							 dcrcs), 0);
+		CU_ASSERT(memcmp(dst, run, (size_t)n * PG) == 0);
+		CU_ASSERT(memcmp(dcrcs, crcs, n * sizeof(crcs[0])) == 0);
+		/* A damaged page CRC in the record: refused, counted. */
+		r.crc ^= 1;
+		CU_ASSERT_EQUAL(migdp_codec_decode_pages(dec, &r, dst, 0, NULL), -EILSEQ);
+	}
+	/* Text, text, random, text: the run stops before the random page. */
+	memcpy(run, kind_pages[GENMEM_TEXT], 2 * PG);
+	memcpy(run + 2 * PG, kind_pages[GENMEM_RANDOM], PG);
+	memcpy(run + 3 * PG, kind_pages[GENMEM_TEXT] + 2 * PG, PG);
+	CU_ASSERT_EQUAL(migdp_codec_encode_run(enc, run, 4, out, sizeof(out), &r, crcs), 0);
+	CU_ASSERT(r.type == MIGDP_REC_ZSTD && r.npages == 2);
+	/* A random page first: raw, zstd not tried. */
+	n = (unsigned)enc->skipped_random;
+	CU_ASSERT_EQUAL(migdp_codec_encode_run(enc, run + 2 * PG, 2, out, sizeof(out),
+					       &r, crcs), 0);
+	CU_ASSERT(r.type == MIGDP_REC_RAW_PAGE && r.npages == 1 && r.data == run + 2 * PG);
+	CU_ASSERT_EQUAL(r.crc, migdp_crc32c(run + 2 * PG, PG));
+	CU_ASSERT_EQUAL(enc->skipped_random, n + 1);
+	/* A record claiming more pages than it decodes to. */
+	memcpy(run, kind_pages[GENMEM_TEXT], 2 * PG);
+	CU_ASSERT_EQUAL(migdp_codec_encode_run(enc, run, 2, out, sizeof(out), &r, crcs), 0);
+	r.npages = 3;
+	CU_ASSERT_EQUAL(migdp_codec_decode_pages(dec, &r, dst, 0, NULL), -EINVAL);
+	r.npages = 9;
+	CU_ASSERT_EQUAL(migdp_codec_decode_pages(dec, &r, dst, 0, NULL), -EINVAL);
+	migdp_codec_ctx_free(enc);
+	migdp_codec_ctx_free(dec);
+}

@@ -9,6 +9,7 @@
 #include <rte_udp.h>
 
 #include "cu_main.h"
+#include "mdigest.h"
 #include "wire.h"
 
 #define SESSION 0x1122334455667788ull
@@ -932,6 +933,114 @@ test_bad_records(void)
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_REC_GPA);
 }
 
+/* The new record kinds of version 2: ZSTD records of 1..8 pages, and
+ * ZSTD_FRAG pieces of a compressed-page stream. */
+static void
+test_v2_records(void)
+{
+	struct migdp_frame f;
+	int len;
+
+	/* Record 1 of build_data() (4096 bytes) as a zstd record of n pages. */
+	len = build_data();
+	rec_of(1)->type = MIGDP_REC_ZSTD;
+	rec_of(1)->npages = rte_cpu_to_be_32(8);
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_NONE);
+	rec_of(1)->npages = rte_cpu_to_be_32(9);
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_REC_FIELD);
+	rec_of(1)->npages = 0;
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_REC_FIELD);
+	/* As a stream piece: inside the 4104-byte stream, one page. */
+	len = build_data();
+	rec_of(1)->type = MIGDP_REC_ZSTD_FRAG;
+	rec_of(1)->frag_off = rte_cpu_to_be_16(8);
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_NONE);
+	rec_of(1)->frag_off = rte_cpu_to_be_16(9);
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_REC_LEN);
+	rec_of(1)->frag_off = 0;
+	rec_of(1)->npages = rte_cpu_to_be_32(2);
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_REC_FIELD);
+}
+
+/* Version-1 framing: a HELLO (so that an old source can be refused with
+ * the reason) and a REJECT (the answer) parse, with a UDP checksum and no
+ * frame check; any other version-1 frame is dropped. */
+static void
+test_legacy_frames(void)
+{
+	struct migdp_flow fl = flow(1500, false);
+	struct migdp_msg m = {.version = MIGDP_WIRE_VERSION_LEGACY, .type = MIGDP_T_HELLO};
+	struct migdp_frame f;
+	int len;
+
+	m.u.hello.nregions = 1;
+	m.u.hello.regions[0] = (struct migdp_region){0, 1 << 20};
+	len = migdp_wire_build_msg(frame, sizeof(frame), &fl, &m);
+	CU_ASSERT_FATAL(len > 0);
+	CU_ASSERT_EQUAL(hdr_of(frame)->version, 1);
+	CU_ASSERT_EQUAL(hdr_of(frame)->check, 0);
+	CU_ASSERT_NOT_EQUAL(udp_of(frame)->dgram_cksum, 0);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_NONE);
+	CU_ASSERT_EQUAL(f.msg.version, 1);
+	udp_of(frame)->dgram_cksum = 0; /* version 1 always had one */
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_UDP_CSUM);
+	m.type = MIGDP_T_REJECT;
+	len = migdp_wire_build_msg(frame, sizeof(frame), &fl, &m);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_NONE);
+	CU_ASSERT_EQUAL(f.msg.type, MIGDP_T_REJECT);
+	/* Nothing else is built or accepted in version 1. */
+	m.type = MIGDP_T_KEEPALIVE;
+	CU_ASSERT_EQUAL(migdp_wire_build_msg(frame, sizeof(frame), &fl, &m), -EINVAL);
+	len = build_keepalive();
+	hdr_of(frame)->version = 1;
+	hdr_of(frame)->check = 0;
+	udp_of(frame)->dgram_cksum = rte_ipv4_udptcp_cksum(ip_of(frame), udp_of(frame));
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_VERSION);
+}
+
+/* The incremental memory digest: its zero-page constant, replacement of a
+ * page's value, fragments of a version, order independence. */
+static void
+test_mdigest(void)
+{
+	static const uint8_t zero[MIGDP_PAGE_SIZE];
+	struct migdp_mdigest a = {0}, b = {0};
+	uint64_t ta[4] = {0}, tb[4] = {0};
+
+	CU_ASSERT_EQUAL(migdp_crc32c(zero, sizeof(zero)), MIGDP_CRC32C_ZERO_PAGE);
+	CU_ASSERT_NOT_EQUAL(migdp_mdigest_value(0x1000, 7, 0), migdp_mdigest_value(0x2000, 7, 0));
+	CU_ASSERT_NOT_EQUAL(migdp_mdigest_value(0x1000, 7, 0), migdp_mdigest_value(0x1000, 8, 0));
+	CU_ASSERT_NOT_EQUAL(migdp_mdigest_value(0x1000, 7, 0), migdp_mdigest_value(0x1000, 7, 1400));
+	/* a: page 0 twice (the second replaces), page 1 in two fragments. */
+	migdp_mdigest_set(&a, &ta[0], migdp_mdigest_value(0, 1, 0));
+	migdp_mdigest_set(&a, &ta[0], migdp_mdigest_value(0, 2, 0));
+	migdp_mdigest_reset(&a, &ta[1]);
+	migdp_mdigest_add_frag(&a, &ta[1], migdp_mdigest_value(0x1000, 3, 0));
+	migdp_mdigest_add_frag(&a, &ta[1], migdp_mdigest_value(0x1000, 4, 1400));
+	/* b: the same final state, other order, an older fragment version
+	 * replaced by the newer one. */
+	migdp_mdigest_add_frag(&b, &tb[1], migdp_mdigest_value(0x1000, 9, 0));
+	migdp_mdigest_reset(&b, &tb[1]);
+	migdp_mdigest_add_frag(&b, &tb[1], migdp_mdigest_value(0x1000, 4, 1400));
+	migdp_mdigest_add_frag(&b, &tb[1], migdp_mdigest_value(0x1000, 3, 0));
+	migdp_mdigest_set(&b, &tb[0], migdp_mdigest_value(0, 2, 0));
+	CU_ASSERT_EQUAL(a.sum, b.sum);
+	CU_ASSERT_EQUAL(a.pages, 2);
+	CU_ASSERT_EQUAL(b.pages, 2);
+	/* One page with other content: the sums differ. */
+	migdp_mdigest_set(&b, &tb[0], migdp_mdigest_value(0, 5, 0));
+	CU_ASSERT_NOT_EQUAL(a.sum, b.sum);
+	/* A page the other side never had: the counts differ. */
+	migdp_mdigest_set(&b, &tb[2], migdp_mdigest_value(0x2000, 5, 0));
+	CU_ASSERT_EQUAL(b.pages, 3);
+}
+
 /* A fragment that runs past its page is refused. */
 static void
 test_bad_fragment(void)
@@ -1008,6 +1117,9 @@ main(void)
 		{"control_payloads", test_bad_control_payloads},
 		{"records", test_bad_records},
 		{"fragment", test_bad_fragment},
+		{"v2_records", test_v2_records},
+		{"legacy_frames", test_legacy_frames},
+		{"memory_digest", test_mdigest},
 		{"fuzz", test_fuzz},
 		{NULL, NULL},
 	};
