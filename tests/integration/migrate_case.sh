@@ -90,6 +90,28 @@ codec_auto_fast)
 	expect_ok
 	[ "$(field .pages.zstd)" -lt "$(field .pages.raw)" ] ||
 		fail "auto sent $(field .pages.zstd) zstd / $(field .pages.raw) raw pages on a fast link" ;;
+commit_short_timeout)
+	# A 2 GiB guest with a 400 ms peer timeout: the commit compares the
+	# incremental digests, no pass over memory, so nobody falls silent;
+	# handshake to commit costs a few per cent of the total at most.
+	MR_EXTRA_SRC="--set migdp.peer_timeout_ms=400 --set migdp.keepalive_ms=100" \
+	MR_EXTRA_DST="--set migdp.peer_timeout_ms=400 --set migdp.keepalive_ms=100" \
+		run --mem 2G --channels 2 --codec raw
+	expect_ok
+	echo "total $(field .total_ms) ms, transfer $(field .transfer_ms) ms"
+	[ "$(field '(.total_ms - .transfer_ms) < 0.05 * .total_ms + 20')" = true ] ||
+		fail "outside the transfer: $(field '.total_ms - .transfer_ms') ms of $(field .total_ms)" ;;
+mtu1500_zstd)
+	# Compressed pages span fragments at MTU 1500: the ratio stays within
+	# 10% of MTU 9000's on the same memory.
+	mix=zero=30,text=55,binary=0,random=15
+	run --mem 256M --channels 2 --codec zstd --mtu 9000 --mix $mix; expect_ok
+	r9000=$(field '.guest_bytes / .wire_bytes')
+	run --mem 256M --channels 2 --codec zstd --mtu 1500 --mix $mix; expect_ok
+	[ "$(field .pages.zstd_fragmented)" -gt 0 ] || fail "no compressed page in fragments"
+	echo "ratio at 9000: $r9000, at 1500: $(field '.guest_bytes / .wire_bytes')"
+	[ "$(echo "$OUT" | jq --argjson r "$r9000" '(.guest_bytes / .wire_bytes) >= 0.9 * $r')" = true ] ||
+		fail "ratio at 1500 below 90% of $r9000" ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 echo "PASS ($CASE): $(field '{status, total_ms, retransmits, verified}' | tr -d '\n ')"
