@@ -12,6 +12,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 
 #include "arp.h"
@@ -328,6 +329,26 @@ progress(struct ctl *k, uint64_t now, bool force)
 	k->last_progress_ns = now;
 }
 
+/* CPU seconds of the whole process (every thread) so far. */
+double
+migdp_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* The migration starts: the source before its HELLO, the destination on
+ * the HELLO it accepts. Time and CPU are counted from here. */
+static void
+start_clocks(struct ctl *k)
+{
+	k->start_ns = migdp_now_ns();
+	k->rep->cpu_start_s = migdp_cpu_s();
+}
+
 static int
 fail(struct ctl *k, const char *fmt, const char *detail)
 {
@@ -486,7 +507,7 @@ source_session(struct ctl *k)
 		hello.u.hello.regions[i].size = ri.size;
 	}
 	hello.u.hello.nregions = (uint16_t)i;
-	k->start_ns = migdp_now_ns();
+	start_clocks(k);
 	sent = 0;
 	while (!k->got_accept) {
 		now = migdp_now_ns();
@@ -641,7 +662,7 @@ destination_session(struct ctl *k)
 		migdp_rx_init(c->rx, &rp, ctx->isn);
 	}
 	k->rep->reason[0] = '\0';
-	k->start_ns = migdp_now_ns();
+	start_clocks(k);
 	atomic_store(&ctx->last_heard_ns, k->start_ns);
 	if (launch(k) < 0)
 		return -1;
@@ -733,6 +754,7 @@ migdp_run(struct migdp_ctx *ctx, const struct migdp_run_opts *o,
 	migdp_dict_free(k.dict);
 	rte_free(k.dict_buf);
 	rep->completed = ret == 0;
+	rep->cpu_end_s = migdp_cpu_s();
 	rep->session = ctx->ctl_flow.session;
 	sum_stats(&k);
 	rte_free(k.scratch);

@@ -21,6 +21,8 @@ struct migdp_report {
 	uint64_t session;
 	uint8_t digest[MIGDP_DIGEST_LEN];
 	uint32_t dict_bytes;      /* source: dictionary sent (0: none) */
+	double cpu_start_s, cpu_end_s; /* process CPU at start and end of the
+				  * migration (migdp_cpu_s()) */
 	double dict_ms;           /* training and transfer */
 };
 
@@ -40,5 +42,8 @@ int migdp_run(struct migdp_ctx *ctx, const struct migdp_run_opts *o,
  * zero-padded to MIGDP_DIGEST_LEN. O(channels). */
 void migdp_session_digest(const struct migdp_ctx *ctx,
 			  uint8_t out[MIGDP_DIGEST_LEN]);
+
+/** CPU seconds used so far by the whole process, every thread. */
+double migdp_cpu_s(void);
 
 #endif

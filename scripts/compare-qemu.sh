@@ -263,31 +263,14 @@ migdp_run() {
 		--argjson h "$([ "$HUGE" = 1 ] && echo true || echo false)" '{
 		tool: "migdp", config: $c, rate: $r, channels: $ch, status, reason,
 		guest_bytes, total_ms, transfer_ms, wire_bytes, frames, retransmits,
-		verified, cpu_s, link, mtu, hugepages: $h, pages}')"
-}
-
-# migdp's cpu_s covers each process's whole life (EAL start-up, waiting for
-# the guest and the peer), QEMU's only the migration: the fixed part of
-# migdp's, measured once on a 4 MiB image, goes into the summary.
-migdp_fixed_cpu() {
-	local img=$IMAGE
-	FIXED=null
-	"$BUILD/lab/migdp-genimage" --out "$WORK/small" --mem 4M --mix "$MIX" --files-dir /usr >/dev/null || return 0
-	IMAGE=$WORK/small
-	migdp_args
-	IMAGE=$img
-	run_child "$WORK/fixed.json" /dev/null "$TOP/scripts/migrate-image.sh" "${MARGS[@]}" --codec raw
-	CHILDREN=()
-	rm -f "$WORK/small"
-	FIXED=$(tail -n 1 "$WORK/fixed.json" | jq -c 'select(.status == "completed") | .cpu_s' 2>/dev/null)
-	FIXED=${FIXED:-null}
+		verified, cpu_s, cpu_s_process, link, mtu, hugepages: $h, tx_mode, pages,
+		spurious_retransmits, discovered_rate_bps}')"
 }
 
 # --- the comparison ---------------------------------------------------------
 link="unshaped (QEMU: loopback TCP, migdp: memif)"
 [ "$RATE_BITS" != 0 ] && link="veth shaped to $RATE_BITS bit/s (tbf $(mr_tbf_args "$RATE_BITS"))"
 say "$((GUEST >> 20)) MiB, $CHANNELS channel(s), $RUNS run(s), $link, QEMU $QEMU_VERSION ($ACCEL_NAME), migdp hugepages $([ "$HUGE" = 1 ] && echo on || echo off)"
-migdp_fixed_cpu
 for ((r = 1; r <= RUNS; r++)); do
 	for c in stream multifd-plain multifd-zstd1; do
 		say "run $r/$RUNS: qemu $c"
@@ -304,11 +287,10 @@ UNCHANGED=false
 [ "$(md5sum "$IMAGE" | cut -d' ' -f1)" = "$IMAGE_SUM" ] && UNCHANGED=true
 
 python3 - "$RESULTS" "$RATE_BITS" "$CHANNELS" "$RUNS" "$GUEST" "$IMAGE_DESC" "$QEMU_VERSION" \
-	"$ACCEL_NAME" "$HUGE" "$UNCHANGED" "$FIXED" <<'PY'
+	"$ACCEL_NAME" "$HUGE" "$UNCHANGED" <<'PY'
 import json, statistics, sys
-path, rate, channels, runs, guest, image, qv, accel, huge, unchanged, fixed = sys.argv[1:12]
+path, rate, channels, runs, guest, image, qv, accel, huge, unchanged = sys.argv[1:11]
 rate, channels, runs, guest = int(rate), int(channels), int(runs), int(guest)
-fixed = json.loads(fixed) if fixed else None
 rows = [json.loads(l) for l in open(path) if l.strip()]
 order = [("qemu", "stream"), ("qemu", "multifd-plain"), ("qemu", "multifd-zstd1"),
          ("migdp", "raw"), ("migdp", "auto"), ("migdp", "zstd")]
@@ -360,8 +342,6 @@ def cpu(m, q):
     out = {}
     for side, k in (("source", "cpu_src"), ("destination", "cpu_dst")):
         out[side] = ratio(S[m][k], S[q][k])
-        if fixed and S[m][k] is not None and fixed.get(side) is not None:
-            out[side + "_without_fixed"] = ratio(max(S[m][k] - fixed[side], 0), S[q][k])
     return out
 
 summary = {
@@ -386,14 +366,12 @@ summary = {
     "qemu_zstd1_wire_per_guest": ratio(S["qemu/multifd-zstd1"]["wire_bytes"], guest),
     "cpu_auto_vs_qemu_multifd_plain": cpu("migdp/auto", "qemu/multifd-plain"),
     "cpu_zstd_vs_qemu_multifd_zstd1": cpu("migdp/zstd", "qemu/multifd-zstd1"),
-    "migdp_fixed_cpu_s": fixed,
     "migdp_retransmits_per_frame": {c: ratio(S[f"migdp/{c}"]["retransmits"], S[f"migdp/{c}"]["frames"])
                                     for c in ("raw", "auto", "zstd")},
     "notes": "speed = 1/total_ms; ratios of medians, > 1 = migdp faster (speed) or "
              "more (wire, CPU). QEMU cpu_s: from just before migrate to both sides "
-             "completed; migdp cpu_s: each migdp process's whole life (the "
-             "*_without_fixed ratios subtract migdp_fixed_cpu_s, a 4 MiB "
-             "migration's). QEMU wire_bytes: kernel tx byte counter of the link "
+             "completed; migdp cpu_s: each process from the handshake to the "
+             "commit (cpu_s_process: its whole life). QEMU wire_bytes: kernel tx byte counter of the link "
              "(loopback of its namespace, or the source's veth), since QEMU 7.2's "
              "ram.transferred counts multifd pages before compression.",
 }

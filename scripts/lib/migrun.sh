@@ -248,6 +248,11 @@ out = {
     "drops": {"source": src.get("drops", {}), "destination": dst.get("drops", {})},
     "fault": {"source": src.get("fault", {}), "destination": dst.get("fault", {})},
     "cpu_s": {"source": src.get("cpu_s"), "destination": dst.get("cpu_s")},
+    "cpu_s_process": {"source": src.get("cpu_s_process"),
+                      "destination": dst.get("cpu_s_process")},
+    "tx_mode": src.get("tx_mode"),
+    "spurious_retransmits": src.get("spurious_retransmits"),
+    "discovered_rate_bps": src.get("discovered_rate_bps"),
 }
 print(json.dumps(out))
 PY
