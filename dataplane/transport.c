@@ -465,7 +465,9 @@ migdp_rx_receive(struct migdp_rx *rx, uint64_t now, uint32_t seq,
 	rx_bit_set(rx, e, true);
 	rx->stats.new_frames++;
 	rx->last = e;
-	rx->last_tstamp = tstamp;
+	/* The newest stamp since the last ack (see migdp_rx_make_ack()). */
+	if (rx->unacked == 0 || (int32_t)(tstamp - rx->last_tstamp) > 0)
+		rx->last_tstamp = tstamp;
 	if (e >= rx->high)
 		rx->high = e + 1;
 	if (rx->unacked++ == 0)

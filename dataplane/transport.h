@@ -264,7 +264,7 @@ struct migdp_rx {
 	uint64_t next;          /**< extended: all before it received */
 	uint64_t high;          /**< extended: one past the highest received */
 	uint64_t last;          /**< extended: most recently received */
-	uint32_t last_tstamp;   /**< its tstamp, echoed */
+	uint32_t last_tstamp;   /**< newest tstamp since the last ack, echoed */
 	uint32_t unacked;       /**< frames since the last ack */
 	uint64_t unacked_since; /**< arrival of the first of them */
 	bool ack_now;           /**< a dup, a hole or ACK_NOW was seen */
@@ -295,7 +295,12 @@ bool migdp_rx_ack_due(const struct migdp_rx *rx, uint64_t now);
 
 /** Fill @p ack (cumulative, echo, up to @p max_sack blocks: the block
  * holding the most recent arrival first, then the others from the highest
- * down) and reset the ack timer. */
+ * down) and reset the ack timer. The echo is the newest tstamp (wrap-aware)
+ * among the frames that arrived new since the previous ACK: the stamp of
+ * a frame that triggered this ACK, and never older than a retransmission
+ * that arrived since, so the sender can tell a resend that was needed
+ * from one whose original arrived (Eifel). Duplicates do not change it;
+ * an ACK with no new arrival repeats the previous echo. */
 void migdp_rx_make_ack(struct migdp_rx *rx, struct migdp_ack *ack,
 		       unsigned max_sack);
 

@@ -419,7 +419,8 @@ test_rx_sack(void)
 		CU_ASSERT_EQUAL(rcv(rx, NEAR_WRAP + got[i]), MIGDP_RX_NEW);
 	migdp_rx_make_ack(rx, &a, MIGDP_MAX_SACK);
 	CU_ASSERT_EQUAL(a.cum_ack, NEAR_WRAP + 2);
-	CU_ASSERT_EQUAL(a.ts_echo, (NEAR_WRAP + 8) * 10);
+	/* The newest stamp since the last ack (9's), not the last arrival's. */
+	CU_ASSERT_EQUAL(a.ts_echo, (NEAR_WRAP + 9) * 10);
 	CU_ASSERT_EQUAL_FATAL(a.nsack, 3);
 	/* The block of the latest arrival first, then from the top down. */
 	CU_ASSERT_EQUAL(a.sack[0].start, NEAR_WRAP + 8);
@@ -487,6 +488,41 @@ test_rx_ack_due(void)
 	migdp_rx_receive(rx, 1000 * US, 106, 0, MIGDP_F_ACK_NOW, &ext);
 	CU_ASSERT(migdp_rx_ack_due(rx, 1000 * US));
 	CU_ASSERT_EQUAL(rx->stats.acks, 4);
+	free(rx);
+}
+
+static void
+test_rx_echo(void)
+{
+	struct migdp_rx *rx = rx_new(64, 16, 0xfffffff0u);
+	struct migdp_ack a;
+	uint64_t ext;
+
+	/* The newest stamp of the frames new since the last ack, wrap-aware
+	 * (the microsecond clock wraps too). */
+	migdp_rx_receive(rx, 0, 0xfffffff0u, 0xfffffff0u, 0, &ext);
+	migdp_rx_receive(rx, 0, 0xfffffff2u, 5, 0, &ext);
+	migdp_rx_receive(rx, 0, 0xfffffff1u, 0xfffffff8u, 0, &ext);
+	migdp_rx_make_ack(rx, &a, MIGDP_MAX_SACK);
+	CU_ASSERT_EQUAL(a.ts_echo, 5);
+	/* A new batch starts from its own first frame, even older... */
+	migdp_rx_receive(rx, 0, 0xfffffff4u, 3, 0, &ext);
+	/* ... and a duplicate (a resend whose original arrived) does not
+	 * count: the echo must show the original's stamp. */
+	CU_ASSERT_EQUAL(migdp_rx_receive(rx, 0, 0xfffffff2u, 900, 0, &ext),
+			MIGDP_RX_DUP);
+	migdp_rx_make_ack(rx, &a, MIGDP_MAX_SACK);
+	CU_ASSERT_EQUAL(a.ts_echo, 3);
+	/* A resend that fills a hole is new: its fresh stamp is echoed even
+	 * if an older original arrives after it in the same batch. */
+	migdp_rx_receive(rx, 0, 0xfffffff3u, 1000, MIGDP_F_RETRANSMIT, &ext);
+	migdp_rx_receive(rx, 0, 0xfffffff6u, 10, 0, &ext);
+	migdp_rx_make_ack(rx, &a, MIGDP_MAX_SACK);
+	CU_ASSERT_EQUAL(a.ts_echo, 1000);
+	/* Nothing new: the previous echo again. */
+	migdp_rx_receive(rx, 0, 0xfffffff6u, 2000, 0, &ext);
+	migdp_rx_make_ack(rx, &a, MIGDP_MAX_SACK);
+	CU_ASSERT_EQUAL(a.ts_echo, 1000);
 	free(rx);
 }
 
@@ -763,6 +799,7 @@ main(void)
 		{"classify", test_rx_classify},
 		{"sack_blocks", test_rx_sack},
 		{"ack_due", test_rx_ack_due},
+		{"echo", test_rx_echo},
 		{NULL, NULL},
 	};
 	static const struct cu_test misc[] = {
