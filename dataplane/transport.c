@@ -2,10 +2,10 @@
 /* Per-channel reliable transport: sender scoreboard, RTT/RTO, pacing,
  * receiver window, per-page versions. Pure logic; see transport.h.
  *
- * There is no congestion control: the send window is fixed and pacing caps
- * the rate. A migration network is dedicated or rate-limited by the
- * operator (decision 8), so loss means corruption or overload, not a
- * shared bottleneck to probe. */
+ * Congestion control (cc.c) is optional: the sender feeds it every frame
+ * an ACK releases and bounds the bytes in flight by its window; the
+ * channel applies its pacing rate to the pacer. Without it the window in
+ * frames is fixed and pacing is the caller's. */
 #include <errno.h>
 #include <string.h>
 
@@ -19,6 +19,8 @@
 #define RTO_GRANULARITY_NS NS_PER_US          /* G of RFC 6298 */
 #define CREDIT_PER_BYTE 8000000000ull         /* 8 bits x 1e9 ns/s */
 #define PACER_MAX_BURST 2000000000u           /* cap * CREDIT fits 64 bits */
+#define PACER_SLACK_NS (20 * NS_PER_US)       /* set_rate: the bucket holds
+					       * a frame and this much more */
 
 enum slot_state { SLOT_FREE, SLOT_INFLIGHT, SLOT_SACKED };
 
@@ -68,6 +70,14 @@ migdp_tx_init(void *mem, const struct migdp_tx_params *in, uint32_t isn)
 	tx->mask = rte_align32pow2(tx->p.window) - 1;
 	tx->una = tx->nxt = tx->high_sacked = isn;
 	tx->rto_ns = tx->p.rto_init_ns;
+	if (tx->p.cc) {
+		struct migdp_cc_params cp = tx->p.cc_params;
+
+		if (cp.seed == 0)	/* channels differ by where they live */
+			cp.seed = isn ^ (uint32_t)((uintptr_t)mem >> 6);
+		if (migdp_cc_init(&tx->cc, &cp) < 0)
+			return NULL;
+	}
 	return tx;
 }
 
@@ -86,25 +96,37 @@ tx_inflight(const struct migdp_tx *tx, uint32_t seq)
 
 int
 migdp_tx_send(struct migdp_tx *tx, uint64_t now, uint64_t cookie,
-	      uint32_t *seq)
+	      uint32_t bytes, uint32_t *seq)
 {
 	struct migdp_tx_slot *s;
 
 	if (migdp_tx_window_full(tx))
 		return -ENOBUFS;
 	s = tx_slot(tx, tx->nxt);
+	if (tx->p.cc)
+		migdp_cc_on_send(&tx->cc, now, tx->inflight_bytes, &s->snap);
 	s->sent_ns = now;
 	s->cookie = cookie;
+	s->bytes = bytes;
 	s->retx = 0;
 	s->lost = 0;
 	s->state = SLOT_INFLIGHT;
+	tx->inflight_bytes += bytes;
 	*seq = tx->nxt++;
 	tx->stats.sent++;
 	return 0;
 }
 
-/* RFC 6298 section 2, in nanoseconds, from an echoed microsecond stamp. */
-static void
+void
+migdp_tx_app_limited(struct migdp_tx *tx)
+{
+	if (tx->p.cc)
+		migdp_cc_app_limited(&tx->cc, tx->inflight_bytes);
+}
+
+/* RFC 6298 section 2, in nanoseconds, from an echoed microsecond stamp.
+ * @return the sample, 0 when bogus. */
+static uint64_t
 tx_rtt_sample(struct migdp_tx *tx, uint64_t now, uint32_t ts_echo)
 {
 	int32_t us = (int32_t)(migdp_tstamp(now) - ts_echo);
@@ -112,7 +134,7 @@ tx_rtt_sample(struct migdp_tx *tx, uint64_t now, uint32_t ts_echo)
 
 	if (us < 0 || r > RTT_SAMPLE_MAX_NS) {
 		tx->stats.rtt_bogus++;
-		return;
+		return 0;
 	}
 	if (!tx->have_rtt) {
 		tx->srtt_ns = r;
@@ -127,25 +149,32 @@ tx_rtt_sample(struct migdp_tx *tx, uint64_t now, uint32_t ts_echo)
 	tx->rto_ns = RTE_MIN(RTE_MAX(tx->rto_ns, tx->p.rto_min_ns),
 			     tx->p.rto_max_ns);
 	tx->stats.rtt_samples++;
+	return r;
 }
 
-/* A frame the receiver has: leaves the retransmission bookkeeping. */
+/* A frame the receiver has: leaves the retransmission bookkeeping, and
+ * its delivery goes to the congestion control. */
 static void
-tx_release(struct migdp_tx *tx, uint32_t seq, struct migdp_tx_slot *s,
-	   migdp_tx_release_t release, void *arg)
+tx_release(struct migdp_tx *tx, uint64_t now, uint32_t seq,
+	   struct migdp_tx_slot *s, migdp_tx_release_t release, void *arg)
 {
-	if (s->lost)
+	if (s->lost)		/* already out of inflight_bytes */
 		tx->nlost--;
+	else
+		tx->inflight_bytes -= s->bytes;
 	if (s->retx)
 		tx->nretx--;
 	s->lost = 0;
+	if (tx->p.cc)
+		migdp_cc_on_delivered(&tx->cc, now, &s->snap, s->sent_ns,
+				      s->bytes);
 	if (release != NULL)
 		release(arg, seq, s->cookie);
 }
 
 static unsigned
-tx_cum_ack(struct migdp_tx *tx, uint32_t cum, migdp_tx_release_t release,
-	   void *arg)
+tx_cum_ack(struct migdp_tx *tx, uint64_t now, uint32_t cum,
+	   migdp_tx_release_t release, void *arg)
 {
 	struct migdp_tx_slot *s;
 	unsigned n = 0;
@@ -153,7 +182,7 @@ tx_cum_ack(struct migdp_tx *tx, uint32_t cum, migdp_tx_release_t release,
 	for (; tx->una != cum; tx->una++) {
 		s = tx_slot(tx, tx->una);
 		if (s->state == SLOT_INFLIGHT) {
-			tx_release(tx, tx->una, s, release, arg);
+			tx_release(tx, now, tx->una, s, release, arg);
 			n++;
 		}
 		s->state = SLOT_FREE;
@@ -165,7 +194,7 @@ tx_cum_ack(struct migdp_tx *tx, uint32_t cum, migdp_tx_release_t release,
 }
 
 static unsigned
-tx_sack(struct migdp_tx *tx, const struct migdp_sack *b,
+tx_sack(struct migdp_tx *tx, uint64_t now, const struct migdp_sack *b,
 	migdp_tx_release_t release, void *arg)
 {
 	uint32_t seq, start = b->start;
@@ -183,7 +212,7 @@ tx_sack(struct migdp_tx *tx, const struct migdp_sack *b,
 		if (s->state != SLOT_INFLIGHT)
 			continue;
 		s->state = SLOT_SACKED;
-		tx_release(tx, seq, s, release, arg);
+		tx_release(tx, now, seq, s, release, arg);
 		n++;
 	}
 	if (migdp_seq_gt(b->end, tx->high_sacked))
@@ -194,12 +223,14 @@ tx_sack(struct migdp_tx *tx, const struct migdp_sack *b,
 
 /* RFC 6675 IsLost(): dupthresh SACKed frames above an unSACKed one. Only
  * first transmissions are marked; a lost retransmission waits for its RTO
- * (the SACKs above it were sent before it and prove nothing). */
-static void
+ * (the SACKs above it were sent before it and prove nothing).
+ * @return frames newly marked. */
+static unsigned
 tx_mark_lost(struct migdp_tx *tx)
 {
 	uint32_t n = tx->high_sacked - tx->una, seq = tx->high_sacked, above = 0;
 	struct migdp_tx_slot *s;
+	unsigned marked = 0;
 
 	while (n-- > 0) {
 		s = tx_slot(tx, --seq);
@@ -209,8 +240,11 @@ tx_mark_lost(struct migdp_tx *tx)
 			   s->retx == 0 && !s->lost) {
 			s->lost = 1;
 			tx->nlost++;
+			tx->inflight_bytes -= s->bytes;	/* left the network */
+			marked++;
 		}
 	}
+	return marked;
 }
 
 int
@@ -218,7 +252,8 @@ migdp_tx_on_ack(struct migdp_tx *tx, uint64_t now,
 		const struct migdp_ack *ack, migdp_tx_release_t release,
 		void *arg)
 {
-	unsigned i, n, nsack = RTE_MIN(ack->nsack, MIGDP_MAX_SACK);
+	unsigned i, n, lost = 0, nsack = RTE_MIN(ack->nsack, MIGDP_MAX_SACK);
+	uint64_t rtt = 0;
 
 	if (migdp_seq_lt(ack->cum_ack, tx->una) ||
 	    migdp_seq_gt(ack->cum_ack, tx->nxt)) {
@@ -226,15 +261,17 @@ migdp_tx_on_ack(struct migdp_tx *tx, uint64_t now,
 		return -EINVAL;
 	}
 	tx->stats.acks++;
-	n = tx_cum_ack(tx, ack->cum_ack, release, arg);
+	n = tx_cum_ack(tx, now, ack->cum_ack, release, arg);
 	for (i = 0; i < nsack; i++)
-		n += tx_sack(tx, &ack->sack[i], release, arg);
+		n += tx_sack(tx, now, &ack->sack[i], release, arg);
 	/* Only an ACK with news was triggered by a fresh arrival; a repeated
 	 * ACK (receiver stuck on a hole) echoes an ever older stamp. */
 	if (n > 0)
-		tx_rtt_sample(tx, now, ack->ts_echo);
+		rtt = tx_rtt_sample(tx, now, ack->ts_echo);
 	if (tx->high_sacked != tx->una)
-		tx_mark_lost(tx);
+		lost = tx_mark_lost(tx);
+	if (tx->p.cc)
+		migdp_cc_on_ack(&tx->cc, now, rtt, tx->inflight_bytes, lost);
 	return 0;
 }
 
@@ -280,9 +317,12 @@ migdp_tx_retransmitted(struct migdp_tx *tx, uint32_t seq, uint64_t now)
 
 	if (!tx_inflight(tx, seq))
 		return -ENOENT;
+	if (tx->p.cc)
+		migdp_cc_on_send(&tx->cc, now, tx->inflight_bytes, &s->snap);
 	if (s->lost) {
 		s->lost = 0;
 		tx->nlost--;
+		tx->inflight_bytes += s->bytes;	/* back in the network */
 		tx->stats.retx_fast++;
 	} else {
 		tx->stats.retx_timeout++;
@@ -310,9 +350,10 @@ migdp_pacer_init(struct migdp_pacer *pc, uint64_t rate_bps,
 	if (burst_bytes == 0 || burst_bytes > PACER_MAX_BURST)
 		return -EINVAL;
 	pc->rate_bps = rate_bps;
-	pc->cap = burst_bytes * CREDIT_PER_BYTE;
+	pc->cap = pc->cap_max = burst_bytes * CREDIT_PER_BYTE;
 	pc->credit = pc->cap;
 	pc->last_ns = now;
+	pc->frame = 0;
 	return 0;
 }
 
@@ -333,6 +374,27 @@ pacer_refill(struct migdp_pacer *pc, uint64_t now)
 		pc->credit += dt * pc->rate_bps;
 }
 
+/* The bucket shrinks with the rate: a frame and PACER_SLACK_NS of credit,
+ * so that a paused sender resumes with one frame at line rate, not four. */
+void
+migdp_pacer_set_rate(struct migdp_pacer *pc, uint64_t rate_bps, uint64_t now)
+{
+	if (rate_bps != pc->rate_bps) {
+		if (pc->rate_bps != 0)
+			pacer_refill(pc, now);
+		pc->last_ns = RTE_MAX(pc->last_ns, now);
+		pc->rate_bps = rate_bps;
+	}
+	if (rate_bps == 0 || pc->frame == 0) {	/* no rate, or no frame yet */
+		pc->cap = pc->cap_max;
+		return;
+	}
+	/* Credit accrues at rate_bps units per ns (see pacer_refill()). */
+	pc->cap = RTE_MIN(pc->cap_max, pc->frame * CREDIT_PER_BYTE +
+			  rate_bps * PACER_SLACK_NS);
+	pc->credit = RTE_MIN(pc->credit, pc->cap);
+}
+
 /* Credit needed for @p bytes; a frame larger than the bucket waits for a
  * full bucket instead of forever. */
 static uint64_t
@@ -348,6 +410,7 @@ migdp_pacer_take(struct migdp_pacer *pc, uint64_t now, uint32_t bytes)
 
 	if (pc->rate_bps == 0)
 		return true;
+	pc->frame = RTE_MAX(pc->frame, RTE_MIN(bytes, PACER_MAX_BURST));
 	pacer_refill(pc, now);
 	need = pacer_need(pc, bytes);
 	if (need > pc->credit)
@@ -363,6 +426,7 @@ migdp_pacer_next(struct migdp_pacer *pc, uint64_t now, uint32_t bytes)
 
 	if (pc->rate_bps == 0)
 		return now;
+	pc->frame = RTE_MAX(pc->frame, RTE_MIN(bytes, PACER_MAX_BURST));
 	pacer_refill(pc, now);
 	need = pacer_need(pc, bytes);
 	if (need <= pc->credit)

@@ -13,6 +13,7 @@
 #define MS 1000000ull
 #define US 1000ull
 #define NEAR_WRAP 0xfffffffau	/* isn: the wrap comes after 6 frames */
+#define FRAME 9014u		/* bytes of a full frame */
 
 static struct migdp_tx *
 tx_new(uint32_t window, uint32_t isn)
@@ -20,6 +21,21 @@ tx_new(uint32_t window, uint32_t isn)
 	struct migdp_tx_params p = {
 		.window = window, .rto_init_ns = 10 * MS, .rto_min_ns = 1 * MS,
 		.rto_max_ns = 1000 * MS,
+	};
+	size_t sz = migdp_tx_memsize(&p);
+
+	CU_ASSERT_FATAL(sz > 0);
+	return migdp_tx_init(malloc(sz), &p, isn);
+}
+
+/* With congestion control. */
+static struct migdp_tx *
+tx_new_cc(uint32_t window, uint32_t isn)
+{
+	struct migdp_tx_params p = {
+		.window = window, .rto_init_ns = 10 * MS, .rto_min_ns = 1 * MS,
+		.rto_max_ns = 1000 * MS, .cc = true,
+		.cc_params = { .frame_bytes = FRAME, .seed = 1 },
 	};
 	size_t sz = migdp_tx_memsize(&p);
 
@@ -64,7 +80,7 @@ send_n(struct migdp_tx *tx, unsigned n, uint64_t now)
 	unsigned i;
 
 	for (i = 0; i < n; i++)
-		CU_ASSERT_EQUAL_FATAL(migdp_tx_send(tx, now, 100 + i, &seq), 0);
+		CU_ASSERT_EQUAL_FATAL(migdp_tx_send(tx, now, 100 + i, FRAME, &seq), 0);
 }
 
 static struct migdp_ack
@@ -153,7 +169,7 @@ test_window(void)
 	CU_ASSERT_FALSE(migdp_tx_window_full(tx));
 	send_n(tx, 8, 0);
 	CU_ASSERT(migdp_tx_window_full(tx));
-	CU_ASSERT_EQUAL(migdp_tx_send(tx, 0, 1, &seq), -ENOBUFS);
+	CU_ASSERT_EQUAL(migdp_tx_send(tx, 0, 1, FRAME, &seq), -ENOBUFS);
 	CU_ASSERT_EQUAL(migdp_tx_inflight(tx), 8);
 	CU_ASSERT_EQUAL(migdp_tx_cookie(tx, NEAR_WRAP + 7), 107);
 	/* A cumulative ack across the wrap frees part of the window. */
@@ -162,7 +178,7 @@ test_window(void)
 	CU_ASSERT_EQUAL(rel.n, 7);
 	CU_ASSERT_EQUAL(rel.seq[6], 0);	/* NEAR_WRAP + 6 wrapped to 0 */
 	CU_ASSERT_EQUAL(migdp_tx_inflight(tx), 1);
-	CU_ASSERT_EQUAL(migdp_tx_send(tx, 1 * MS, 9, &seq), 0);
+	CU_ASSERT_EQUAL(migdp_tx_send(tx, 1 * MS, 9, FRAME, &seq), 0);
 	CU_ASSERT_EQUAL(seq, 2);
 	a = ack_of(3, 0);
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 2 * MS, &a, on_release, &rel), 0);
@@ -325,20 +341,20 @@ test_rtt(void)
 	uint32_t seq;
 
 	CU_ASSERT_EQUAL(migdp_tx_rto(tx), 10 * MS);
-	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, &seq), 0);
+	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, FRAME, &seq), 0);
 	a = ack_of(1, migdp_tstamp(t0));
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + 5 * MS, &a, NULL, NULL), 0);
 	/* First sample R: SRTT = R, RTTVAR = R/2, RTO = SRTT + 4 RTTVAR. */
 	CU_ASSERT_EQUAL(tx->srtt_ns, 5 * MS);
 	CU_ASSERT_EQUAL(migdp_tx_rto(tx), 15 * MS);
-	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, &seq), 0);
+	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, FRAME, &seq), 0);
 	a = ack_of(2, migdp_tstamp(t0));
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + 5 * MS, &a, NULL, NULL), 0);
 	/* RTTVAR = 3/4 * 2.5 ms, SRTT stays: 5 + 4 * 1.875 = 12.5 ms. */
 	CU_ASSERT_EQUAL(migdp_tx_rto(tx), 12500 * US);
 	/* Tiny RTTs are held at rto_min. */
 	while (tx->stats.rtt_samples < 40) {
-		CU_ASSERT_EQUAL_FATAL(migdp_tx_send(tx, t0, 0, &seq), 0);
+		CU_ASSERT_EQUAL_FATAL(migdp_tx_send(tx, t0, 0, FRAME, &seq), 0);
 		a = ack_of(seq + 1, migdp_tstamp(t0));
 		CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + 10 * US, &a, NULL,
 						NULL), 0);
@@ -346,7 +362,7 @@ test_rtt(void)
 	CU_ASSERT_EQUAL(migdp_tx_rto(tx), 1 * MS);
 	/* An echo from the future is not a sample; neither is an ack that
 	 * releases nothing. */
-	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, &seq), 0);
+	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, FRAME, &seq), 0);
 	a = ack_of(seq + 1, migdp_tstamp(t0 + 50 * MS));
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0, &a, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(tx->stats.rtt_bogus, 1);
@@ -354,12 +370,60 @@ test_rtt(void)
 	CU_ASSERT_EQUAL(tx->stats.rtt_samples, 40);
 	/* The microsecond clock wraps every 71 minutes: samples still right. */
 	t0 = (1ull << 32) * US - 2 * MS;
-	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, &seq), 0);
+	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, FRAME, &seq), 0);
 	a = ack_of(seq + 1, migdp_tstamp(t0));
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + 4 * MS, &a, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(tx->stats.rtt_samples, 41);
 	CU_ASSERT(tx->srtt_ns > 10 * US && tx->srtt_ns < 4 * MS);
 	free(tx);
+}
+
+static void
+test_bytes_and_cwnd(void)
+{
+	struct migdp_tx *off = tx_new(64, 0), *on = tx_new_cc(1024, 0);
+	struct migdp_ack a;
+	uint32_t seq;
+	unsigned n = 0;
+
+	/* Without cc: the frame window alone; bytes are counted all the
+	 * same, and a frame marked lost leaves the bytes in flight. */
+	CU_ASSERT_PTR_NULL(migdp_tx_cc(off));
+	send_n(off, 10, 0);
+	CU_ASSERT_EQUAL(migdp_tx_inflight_bytes(off), 10 * FRAME);
+	a = ack_of(0, 0);
+	add_sack(&a, 1, 5);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(off, 1 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(off->nlost, 1);
+	CU_ASSERT_EQUAL(migdp_tx_inflight_bytes(off), 5 * FRAME);
+	CU_ASSERT_EQUAL(migdp_tx_retransmitted(off, 0, 1 * MS), 0);
+	CU_ASSERT_EQUAL(migdp_tx_inflight_bytes(off), 6 * FRAME);
+	a = ack_of(10, migdp_tstamp(1 * MS));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(off, 2 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(migdp_tx_inflight_bytes(off), 0);
+	migdp_tx_app_limited(off);	/* no-op */
+	/* With cc: the initial window, 32 frames, bounds the bytes first. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(migdp_tx_cc(on));
+	while (!migdp_tx_window_full(on))
+		CU_ASSERT_EQUAL_FATAL(migdp_tx_send(on, 0, n++, FRAME, &seq), 0);
+	CU_ASSERT_EQUAL(n, 32);
+	CU_ASSERT_EQUAL(migdp_tx_send(on, 0, 0, FRAME, &seq), -ENOBUFS);
+	/* Every release feeds the cc: one ACK, one rate sample; the window
+	 * grows by what was delivered (startup). */
+	a = ack_of(16, 0);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(on, 1 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(on->cc.delivered, 16 * FRAME);
+	CU_ASSERT_EQUAL(on->cc.stats.rate_samples, 1);
+	CU_ASSERT_EQUAL(migdp_cc_min_rtt_ns(migdp_tx_cc(on)), 1 * MS);
+	CU_ASSERT_EQUAL(migdp_cc_cwnd_bytes(migdp_tx_cc(on)), 48 * FRAME);
+	CU_ASSERT_FALSE(migdp_tx_window_full(on));
+	/* App-limited: frames sent now carry the mark in their snapshot. */
+	migdp_tx_app_limited(on);
+	CU_ASSERT_EQUAL(migdp_tx_send(on, 1 * MS, 0, FRAME, &seq), 0);
+	CU_ASSERT(on->slots[seq & on->mask].snap.app_limited);
+	CU_ASSERT_EQUAL(on->cc.stats.app_limited, 1);
+	free(off);
+	free(on);
 }
 
 /* ---- receiver ---------------------------------------------------------- */
@@ -636,6 +700,39 @@ test_pacer_next(void)
 	CU_ASSERT_EQUAL(migdp_pacer_init(&pc, 1, 4000000000u, 0), -EINVAL);
 }
 
+static void
+test_pacer_set_rate(void)
+{
+	struct migdp_pacer pc;
+	uint64_t t, bits = 0;
+
+	/* 8 Mbit/s = 1 byte/us, bucket 4000 bytes. */
+	CU_ASSERT_EQUAL(migdp_pacer_init(&pc, 8000000, 4000, 0), 0);
+	CU_ASSERT(migdp_pacer_take(&pc, 0, 1000));
+	/* 16 Mbit/s from 100 us: the 100 bytes earned count at the old rate;
+	 * the bucket shrinks to a frame + 20 us at the new rate. */
+	migdp_pacer_set_rate(&pc, 16000000, 100 * US);
+	CU_ASSERT_EQUAL(pc.cap, (1000 + 40) * 8000000000ull);
+	CU_ASSERT_EQUAL(pc.credit, pc.cap);
+	CU_ASSERT(migdp_pacer_take(&pc, 100 * US, 1000));
+	CU_ASSERT_FALSE(migdp_pacer_take(&pc, 100 * US, 1000));
+	CU_ASSERT_EQUAL(migdp_pacer_next(&pc, 100 * US, 1000), 580 * US);
+	migdp_pacer_set_rate(&pc, 16000000, 200 * US);	/* unchanged */
+	CU_ASSERT(migdp_pacer_take(&pc, 580 * US, 1000));
+	/* Unlimited, and back. */
+	migdp_pacer_set_rate(&pc, 0, 600 * US);
+	CU_ASSERT(migdp_pacer_take(&pc, 600 * US, 1u << 30));
+	/* A second at 1 Gb/s then one at 2 Gb/s: 3 Gbit, within 1 %. */
+	CU_ASSERT_EQUAL(migdp_pacer_init(&pc, 1000000000ull, 4 * FRAME, 0), 0);
+	for (t = 0; t < 2000 * MS; t += 1 * US) {
+		migdp_pacer_set_rate(&pc, t < 1000 * MS ? 1000000000ull :
+				     2000000000ull, t);
+		while (migdp_pacer_take(&pc, t, FRAME))
+			bits += 8ull * FRAME;
+	}
+	CU_ASSERT(bits > 2970000000ull && bits < 3030000000ull);
+}
+
 /* ---- liveness ---------------------------------------------------------- */
 
 static void
@@ -730,7 +827,7 @@ test_lossy_link(void)
 	for (now = 0; now < 10000 * MS; now += 10 * US) {
 		while (sent < total && !migdp_tx_window_full(tx)) {
 			CU_ASSERT_EQUAL_FATAL(migdp_tx_send(tx, now, sent + 1,
-							    &seq), 0);
+							    FRAME, &seq), 0);
 			p = (struct pkt){ .seq = seq, .tstamp = migdp_tstamp(now) };
 			link_put(&p, now);
 			sent++;
@@ -793,6 +890,7 @@ main(void)
 		{"fast_retransmit", test_fast_retransmit},
 		{"rto_backoff", test_rto_backoff},
 		{"rtt_rfc6298", test_rtt},
+		{"bytes_and_cwnd", test_bytes_and_cwnd},
 		{NULL, NULL},
 	};
 	static const struct cu_test receiver[] = {
@@ -806,6 +904,7 @@ main(void)
 		{"version_table", test_vtab},
 		{"pacer_rate", test_pacer_rate},
 		{"pacer_next", test_pacer_next},
+		{"pacer_set_rate", test_pacer_set_rate},
 		{"liveness", test_liveness},
 		{"lossy_link", test_lossy_link},
 		{NULL, NULL},
