@@ -8,7 +8,8 @@
  * - sender (struct migdp_tx): sequence numbers, bounded window, scoreboard
  *   of in-flight frames, cumulative + selective acks, RTT/RTO (RFC 6298),
  *   retransmission on timeout and fast retransmission on SACKed gaps,
- *   optional congestion control (cc.h) fed with every release;
+ *   detection of spurious resends (Eifel, RFC 3522) and the response to
+ *   them, optional congestion control (cc.h) fed with every release;
  * - pacer (struct migdp_pacer): token bucket to a bit rate, fixed or set
  *   each loop from the congestion control;
  * - receiver (struct migdp_rx): received-sequence bitmap, classification,
@@ -108,6 +109,13 @@ struct migdp_tx_stats {
 	uint64_t sacked;          /**< frames released by a SACK block */
 	uint64_t rtt_samples;
 	uint64_t rtt_bogus;       /**< echoes from the future / too old */
+	uint64_t retx_spurious;   /**< resends the peer did not need: the ACK
+				   *   releasing the frame echoes a stamp older
+				   *   than the resend (Eifel, RFC 3522) */
+	uint64_t spurious_rto;    /**< of which after a timeout: RTO floor
+				   *   raised, congestion response undone */
+	uint64_t dupthresh_raised; /**< spurious fast retransmits that raised
+				    *   the effective dupthresh */
 };
 
 /** Per in-flight frame. */
@@ -119,6 +127,7 @@ struct migdp_tx_slot {
 	uint16_t retx;      /**< retransmissions so far */
 	uint8_t state;      /**< private */
 	uint8_t lost;       /**< marked by fast retransmit, not yet resent */
+	uint8_t fast;       /**< the last resend was a fast retransmit */
 };
 
 /** Sender state of one channel. Fields are private except @c stats. */
@@ -132,10 +141,18 @@ struct migdp_tx {
 	uint32_t high_sacked; /**< one past the highest SACKed, or una */
 	uint32_t nlost;       /**< marked lost, not yet resent */
 	uint32_t nretx;       /**< in flight, resent at least once */
+	uint32_t dupthresh;   /**< effective: raised by spurious fast retx */
+	uint8_t reo_shift;    /**< reorder window srtt/4 << this, <= 2 */
+	uint32_t probe_seq;   /**< the timed-out frame resent alone, when */
+	bool probing;         /**< ... its ACK has not told yet */
+	uint32_t rto_open;    /**< below: timed-out frames resent freely */
 	uint64_t inflight_bytes;
+	uint64_t rack_ns;     /**< latest send time among delivered frames */
 	uint64_t srtt_ns;
 	uint64_t rttvar_ns;
 	uint64_t rto_ns;
+	uint64_t rto_floor_ns; /**< rto_min_ns, raised by spurious timeouts */
+	uint64_t floor_ns;     /**< when the floor last rose or decayed */
 	bool have_rtt;
 	struct migdp_cc cc;    /**< used when p.cc */
 	struct migdp_tx_stats stats;
@@ -219,8 +236,12 @@ typedef void (*migdp_tx_release_t)(void *arg, uint32_t seq, uint64_t cookie);
  * Process an ACK: RTT sample from its echoed timestamp, release of frames
  * up to cum_ack and inside SACK blocks (the receiver never reneges), and
  * marking of frames lost when @c dupthresh SACKed frames lie above them.
- * With cc, every released frame and the RTT sample feed the congestion
- * control.
+ * A released frame that was resent is checked against the echo: older
+ * than its resend means the original arrived (counted in retx_spurious;
+ * a spurious timeout raises the RTO floor to twice that ACK's RTT and
+ * undoes the congestion response, a spurious fast retransmit raises the
+ * effective dupthresh to the reordering seen). With cc, every released
+ * frame and the RTT sample feed the congestion control.
  * Cost: O(newly released) plus O(una..highest SACKed) while holes exist.
  *
  * @return 0, or -EINVAL when cum_ack lies outside [una, nxt] (ignored and
@@ -233,8 +254,11 @@ int migdp_tx_on_ack(struct migdp_tx *tx, uint64_t now,
 /**
  * Sequences to resend now, oldest first, at most @p max: frames marked lost
  * by fast retransmit and frames whose timeout (RTO doubled per previous
- * retransmission, capped at rto_max) expired. Nothing is changed: call
- * migdp_tx_retransmitted() for each frame actually resent.
+ * retransmission, capped at rto_max) expired. Of timed-out frames, only
+ * the oldest goes first, as a probe; the others follow once the probe's
+ * ACK shows it was lost (not merely late: then they are probably late
+ * too), or when the probe itself times out again. Nothing is changed:
+ * call migdp_tx_retransmitted() for each frame actually resent.
  *
  * @return number of sequences written to @p seqs.
  */
@@ -242,8 +266,10 @@ unsigned migdp_tx_due(struct migdp_tx *tx, uint64_t now, uint32_t *seqs,
 		      unsigned max);
 
 /** Record that @p seq was resent now (counts the cause, restarts its
- * timer, retakes its cc snapshot). The frame must carry a fresh timestamp (migdp_wire_restamp()),
- * which keeps RTT samples valid. @return 0, or -ENOENT if not in flight. */
+ * timer, retakes its cc snapshot; a first timeout enters the cc's loss
+ * response). The frame must carry a fresh timestamp, migdp_tstamp(@p now)
+ * (migdp_wire_restamp()): RTT samples and spurious-resend detection rely
+ * on it. @return 0, or -ENOENT if not in flight. */
 int migdp_tx_retransmitted(struct migdp_tx *tx, uint32_t seq, uint64_t now);
 
 /** Cookie of in-flight @p seq, or 0 when @p seq is not in flight. */
@@ -271,6 +297,7 @@ struct migdp_pacer {
  * 1 Gb/s, 4 frames of 9 KB already take 290 us of the bottleneck). */
 int migdp_pacer_init(struct migdp_pacer *pc, uint64_t rate_bps,
 		     uint32_t burst_bytes, uint64_t now);
+
 /** Change the rate to @p rate_bps (0 = unlimited) from @p now on: credit
  * earned until @p now counts at the old rate, the bucket is not refilled.
  * The bucket shrinks to one frame (the largest asked for so far) plus

@@ -282,8 +282,9 @@ test_fast_retransmit(void)
 	add_sack(&a, s0 + 4, s0 + 7);
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 2 * MS, &a, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(migdp_tx_due(tx, 2 * MS, due, 16), 0);
-	/* Several holes under enough SACKs: all lost, oldest first. */
-	a = ack_of(s0 + 7, 0);
+	/* Several holes under enough SACKs: all lost, oldest first. The
+	 * cumulative ack echoes the resend of s0 (it was needed). */
+	a = ack_of(s0 + 7, migdp_tstamp(1 * MS));
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 2 * MS, &a, NULL, NULL), 0);
 	send_n(tx, 10, 2 * MS);		/* s0 + 10 .. s0 + 19 */
 	a = ack_of(s0 + 7, 0);
@@ -424,6 +425,174 @@ test_bytes_and_cwnd(void)
 	CU_ASSERT_EQUAL(on->cc.stats.app_limited, 1);
 	free(off);
 	free(on);
+}
+
+/* RTT of 200 us established on @p tx (four frames sent at @p t, acked). */
+static void
+establish_rtt(struct migdp_tx *tx, uint64_t t)
+{
+	struct migdp_ack a;
+
+	send_n(tx, 4, t);
+	a = ack_of(tx->nxt, migdp_tstamp(t));
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_on_ack(tx, t + 200 * US, &a, NULL,
+					      NULL), 0);
+}
+
+static void
+test_spurious_rto(void)
+{
+	struct migdp_tx *tx = tx_new_cc(64, NEAR_WRAP);
+	const uint64_t t0 = 1 * MS, spike = 5 * MS;
+	uint64_t cwnd, t1;
+	uint32_t due[16], s0;
+	struct migdp_ack a;
+
+	establish_rtt(tx, 0);
+	CU_ASSERT_EQUAL(migdp_tx_rto(tx), 1 * MS);	/* the floor */
+	s0 = tx->nxt;
+	send_n(tx, 8, t0);
+	cwnd = migdp_cc_cwnd_bytes(migdp_tx_cc(tx));
+	/* A delay spike: no ACK for 5 ms. All 8 time out after 1 ms, but only
+	 * the oldest goes, as a probe; its resend enters the loss response. */
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_due(tx, t0 + 1 * MS, due, 16), 1);
+	CU_ASSERT_EQUAL(due[0], s0);
+	CU_ASSERT_EQUAL(migdp_tx_retransmitted(tx, s0, t0 + 1 * MS), 0);
+	CU_ASSERT(tx->probing);
+	CU_ASSERT_EQUAL(migdp_cc_cwnd_bytes(migdp_tx_cc(tx)), 4 * FRAME);
+	CU_ASSERT_EQUAL(migdp_tx_due(tx, t0 + 2 * MS, due, 16), 0);
+	/* The originals' ACK: its echo predates the resend. */
+	a = ack_of(s0 + 8, migdp_tstamp(t0));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + spike, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(tx->stats.retx_timeout, 1);
+	CU_ASSERT_EQUAL(tx->stats.retx_spurious, 1);
+	CU_ASSERT_EQUAL(tx->stats.spurious_rto, 1);
+	/* Response: the window is back (undo), nothing else was resent, and
+	 * the floor is twice the late frame's age, so the same spike does not
+	 * fire again. */
+	CU_ASSERT_FALSE(tx->probing);
+	CU_ASSERT_EQUAL(tx->cc.stats.rto_undone, 1);
+	CU_ASSERT(migdp_cc_cwnd_bytes(migdp_tx_cc(tx)) >= cwnd);
+	CU_ASSERT_EQUAL(tx->rto_floor_ns, 2 * spike);
+	CU_ASSERT_EQUAL(migdp_tx_rto(tx), 2 * spike);
+	t1 = t0 + spike + 1 * MS;
+	s0 = tx->nxt;
+	send_n(tx, 8, t1);
+	CU_ASSERT_EQUAL(migdp_tx_due(tx, t1 + spike, due, 16), 0);
+	a = ack_of(s0 + 8, migdp_tstamp(t1));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t1 + spike, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(tx->stats.retx_timeout, 1);
+	CU_ASSERT_EQUAL(tx->stats.retx_spurious, 1);
+	/* Without further spurious timeouts the floor decays, halving its
+	 * excess over rto_min each second. */
+	t1 += 1100 * MS;
+	send_n(tx, 1, t1);
+	a = ack_of(tx->nxt, migdp_tstamp(t1));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t1 + 200 * US, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(tx->rto_floor_ns, 1 * MS + (2 * spike - 1 * MS) / 2);
+	free(tx);
+}
+
+static void
+test_rto_probe_lost(void)
+{
+	struct migdp_tx *tx = tx_new_cc(64, 0);
+	uint32_t due[16], s0, i;
+	struct migdp_ack a;
+	uint64_t t0 = 1 * MS, cwnd;
+
+	establish_rtt(tx, 0);
+	s0 = tx->nxt;
+	send_n(tx, 8, t0);
+	cwnd = migdp_cc_cwnd_bytes(migdp_tx_cc(tx));
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_due(tx, t0 + 1 * MS, due, 16), 1);
+	CU_ASSERT_EQUAL(migdp_tx_retransmitted(tx, s0, t0 + 1 * MS), 0);
+	/* The ACK echoes the resend: the probe was needed, the path loses:
+	 * every timed-out frame goes now. */
+	a = ack_of(s0 + 1, migdp_tstamp(t0 + 1 * MS));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + 1200 * US, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(tx->stats.retx_spurious, 0);
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_due(tx, t0 + 1200 * US, due, 16), 7);
+	for (i = 0; i < 7; i++) {
+		CU_ASSERT_EQUAL(due[i], s0 + 1 + i);
+		migdp_tx_retransmitted(tx, due[i], t0 + 1200 * US);
+	}
+	/* Loss response until all that was out at the time is recovered. */
+	CU_ASSERT(tx->cc.in_loss);
+	a = ack_of(s0 + 8, migdp_tstamp(t0 + 1200 * US));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + 1400 * US, &a, NULL, NULL), 0);
+	CU_ASSERT_FALSE(tx->cc.in_loss);
+	CU_ASSERT_EQUAL(tx->cc.stats.rto_undone, 0);
+	CU_ASSERT(migdp_cc_cwnd_bytes(migdp_tx_cc(tx)) >= cwnd);
+	CU_ASSERT_EQUAL(tx->rto_floor_ns, 1 * MS);
+	free(tx);
+}
+
+static void
+test_spurious_fast(void)
+{
+	struct migdp_tx *tx = tx_new(64, NEAR_WRAP);
+	uint32_t s0 = NEAR_WRAP, due[16];
+	struct migdp_ack a;
+
+	send_n(tx, 10, 0);
+	a = ack_of(s0, 0);
+	add_sack(&a, s0 + 1, s0 + 4);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 1 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_due(tx, 1 * MS, due, 16), 1);
+	CU_ASSERT_EQUAL(migdp_tx_retransmitted(tx, s0, 1 * MS), 0);
+	/* s0 was only late: the cumulative ack echoes a stamp older than
+	 * its resend. Four frames overtook it: wait for five from now on,
+	 * and for longer by time. */
+	a = ack_of(s0 + 10, migdp_tstamp(0));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 2 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(tx->stats.retx_spurious, 1);
+	CU_ASSERT_EQUAL(tx->stats.spurious_rto, 0);
+	CU_ASSERT_EQUAL(tx->stats.dupthresh_raised, 1);
+	CU_ASSERT_EQUAL(tx->dupthresh, 5);
+	CU_ASSERT_EQUAL(tx->reo_shift, 1);
+	send_n(tx, 10, 2 * MS);		/* s0 + 10 .. s0 + 19 */
+	a = ack_of(s0 + 10, migdp_tstamp(2 * MS));
+	add_sack(&a, s0 + 11, s0 + 15);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 3 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(migdp_tx_due(tx, 3 * MS, due, 16), 0);
+	add_sack(&a, s0 + 15, s0 + 16);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 3 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_due(tx, 3 * MS, due, 16), 1);
+	CU_ASSERT_EQUAL(due[0], s0 + 10);
+	free(tx);
+}
+
+static void
+test_lost_retransmission(void)
+{
+	struct migdp_tx *tx = tx_new(64, 0);
+	uint32_t due[16];
+	struct migdp_ack a;
+	unsigned n, i;
+	bool found = false;
+
+	send_n(tx, 10, 0);
+	a = ack_of(0, migdp_tstamp(0));
+	add_sack(&a, 1, 5);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 200 * US, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(tx->srtt_ns, 200 * US);
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_due(tx, 200 * US, due, 16), 1);
+	CU_ASSERT_EQUAL(migdp_tx_retransmitted(tx, 0, 200 * US), 0);
+	/* The resend is lost too; frames sent 100 us after it arrive. By
+	 * time (RACK), it is lost: resent again long before its RTO. */
+	send_n(tx, 2, 300 * US);	/* 10, 11 */
+	a = ack_of(0, migdp_tstamp(300 * US));
+	add_sack(&a, 10, 12);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 500 * US, &a, NULL, NULL), 0);
+	n = migdp_tx_due(tx, 500 * US, due, 16);
+	for (i = 0; i < n; i++)
+		found |= due[i] == 0;
+	CU_ASSERT(found);
+	CU_ASSERT(500 * US < 200 * US + migdp_tx_rto(tx));
+	CU_ASSERT_EQUAL(migdp_tx_retransmitted(tx, 0, 500 * US), 0);
+	CU_ASSERT_EQUAL(tx->stats.retx_fast, 2);
+	free(tx);
 }
 
 /* ---- receiver ---------------------------------------------------------- */
@@ -891,6 +1060,10 @@ main(void)
 		{"rto_backoff", test_rto_backoff},
 		{"rtt_rfc6298", test_rtt},
 		{"bytes_and_cwnd", test_bytes_and_cwnd},
+		{"spurious_rto", test_spurious_rto},
+		{"rto_probe_lost", test_rto_probe_lost},
+		{"spurious_fast", test_spurious_fast},
+		{"lost_retransmission", test_lost_retransmission},
 		{NULL, NULL},
 	};
 	static const struct cu_test receiver[] = {
