@@ -494,7 +494,7 @@ send_new(struct migdp_chan *c, uint64_t now)
 			break;
 		}
 		digest_frame(c, &d);
-		migdp_tx_send(c->tx, now, (uintptr_t)m, &seq);
+		migdp_tx_send(c->tx, now, (uintptr_t)m, rte_pktmbuf_pkt_len(m), &seq);
 		rte_pktmbuf_refcnt_update(m, 1); /* ours, for retransmission */
 		pkts[n++] = m;
 		if (auto_codec && c->batch.pages > 0) {

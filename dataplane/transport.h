@@ -7,8 +7,11 @@
  *
  * - sender (struct migdp_tx): sequence numbers, bounded window, scoreboard
  *   of in-flight frames, cumulative + selective acks, RTT/RTO (RFC 6298),
- *   retransmission on timeout and fast retransmission on SACKed gaps;
- * - pacer (struct migdp_pacer): token bucket to a maximum bit rate;
+ *   retransmission on timeout and fast retransmission on SACKed gaps,
+ *   detection of spurious resends (Eifel, RFC 3522) and the response to
+ *   them, optional congestion control (cc.h) fed with every release;
+ * - pacer (struct migdp_pacer): token bucket to a bit rate, fixed or set
+ *   each loop from the congestion control;
  * - receiver (struct migdp_rx): received-sequence bitmap, classification,
  *   ack generation;
  * - version table (struct migdp_vtab): newest version wins per page;
@@ -29,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cc.h"
 #include "wire.h"
 
 /* ------------------------------------------------------------------------ */
@@ -85,6 +89,11 @@ struct migdp_tx_params {
 	uint64_t rto_init_ns; /**< RTO before the first RTT sample [20 ms] */
 	uint64_t rto_min_ns;  /**< [1 ms] */
 	uint64_t rto_max_ns;  /**< also caps backed-off timeouts [2 s] */
+	bool cc;              /**< congestion control [false: the window in
+			       *   frames alone, pacing left to the caller] */
+	struct migdp_cc_params cc_params; /**< with @c cc: max_rate_bps (the
+			       *   ceiling), frame size, initial window...;
+			       *   zero fields take cc.h's defaults */
 };
 
 /** Sender counters (monotonic; read by telemetry from the same lcore or
@@ -100,15 +109,25 @@ struct migdp_tx_stats {
 	uint64_t sacked;          /**< frames released by a SACK block */
 	uint64_t rtt_samples;
 	uint64_t rtt_bogus;       /**< echoes from the future / too old */
+	uint64_t retx_spurious;   /**< resends the peer did not need: the ACK
+				   *   releasing the frame echoes a stamp older
+				   *   than the resend (Eifel, RFC 3522) */
+	uint64_t spurious_rto;    /**< of which after a timeout: RTO floor
+				   *   raised, congestion response undone */
+	uint64_t dupthresh_raised; /**< spurious fast retransmits that raised
+				    *   the effective dupthresh */
 };
 
 /** Per in-flight frame. */
 struct migdp_tx_slot {
 	uint64_t sent_ns;   /**< last (re)transmission */
 	uint64_t cookie;    /**< caller's: mbuf, buffer index, ... */
+	struct migdp_cc_snap snap; /**< delivery state at sent_ns (cc) */
+	uint32_t bytes;     /**< frame length given to migdp_tx_send() */
 	uint16_t retx;      /**< retransmissions so far */
 	uint8_t state;      /**< private */
 	uint8_t lost;       /**< marked by fast retransmit, not yet resent */
+	uint8_t fast;       /**< the last resend was a fast retransmit */
 };
 
 /** Sender state of one channel. Fields are private except @c stats. */
@@ -122,10 +141,20 @@ struct migdp_tx {
 	uint32_t high_sacked; /**< one past the highest SACKed, or una */
 	uint32_t nlost;       /**< marked lost, not yet resent */
 	uint32_t nretx;       /**< in flight, resent at least once */
+	uint32_t dupthresh;   /**< effective: raised by spurious fast retx */
+	uint8_t reo_shift;    /**< reorder window srtt/4 << this, <= 2 */
+	uint32_t probe_seq;   /**< the timed-out frame resent alone, when */
+	bool probing;         /**< ... its ACK has not told yet */
+	uint32_t rto_open;    /**< below: timed-out frames resent freely */
+	uint64_t inflight_bytes;
+	uint64_t rack_ns;     /**< latest send time among delivered frames */
 	uint64_t srtt_ns;
 	uint64_t rttvar_ns;
 	uint64_t rto_ns;
+	uint64_t rto_floor_ns; /**< rto_min_ns, raised by spurious timeouts */
+	uint64_t floor_ns;     /**< when the floor last rose or decayed */
 	bool have_rtt;
+	struct migdp_cc cc;    /**< used when p.cc */
 	struct migdp_tx_stats stats;
 	struct migdp_tx_slot slots[];
 };
@@ -146,11 +175,31 @@ migdp_tx_inflight(const struct migdp_tx *tx)
 	return tx->nxt - tx->una;
 }
 
-/** True when no new frame may be sent until an ACK opens the window. */
+/** Bytes in flight: the lengths given to migdp_tx_send() of frames sent
+ * and not released, less those marked lost and not yet resent (out of the
+ * network, as TCP counts them). */
+static inline uint64_t
+migdp_tx_inflight_bytes(const struct migdp_tx *tx)
+{
+	return tx->inflight_bytes;
+}
+
+/** True when no new frame may be sent until an ACK opens the window: the
+ * window in frames is used up or, with congestion control, the bytes in
+ * flight reached its congestion window. */
 static inline bool
 migdp_tx_window_full(const struct migdp_tx *tx)
 {
-	return migdp_tx_inflight(tx) >= tx->p.window;
+	return migdp_tx_inflight(tx) >= tx->p.window ||
+		(tx->p.cc && tx->inflight_bytes >= migdp_cc_cwnd_bytes(&tx->cc));
+}
+
+/** The congestion control, for its rates, state and counters (cc.h);
+ * NULL when the sender runs without. */
+static inline const struct migdp_cc *
+migdp_tx_cc(const struct migdp_tx *tx)
+{
+	return tx->p.cc ? &tx->cc : NULL;
 }
 
 /** Current retransmission timeout, nanoseconds. */
@@ -161,11 +210,23 @@ migdp_tx_rto(const struct migdp_tx *tx)
 }
 
 /**
- * Assign the next sequence to a frame being sent now and remember
- * @p cookie for it. @return 0 with *@p seq set, or -ENOBUFS (window full).
+ * Assign the next sequence to a frame of @p bytes (its length on the wire,
+ * as the pacer counts it) being sent now and remember @p cookie for it.
+ * Takes the congestion control's snapshot for the frame's rate sample.
+ * @return 0 with *@p seq set, or -ENOBUFS (migdp_tx_window_full()).
  */
 int migdp_tx_send(struct migdp_tx *tx, uint64_t now, uint64_t cookie,
-		  uint32_t *seq);
+		  uint32_t bytes, uint32_t *seq);
+
+/**
+ * The channel sends less than the window and pacing allow, for a reason
+ * of its own: nothing waiting in its ring, or the CPU (building frames,
+ * compression) rather than the link bounded this loop. Rate samples of
+ * frames sent from now until those in flight are delivered are marked
+ * app-limited: they may raise btlbw, never lower it (BBR). Call once per
+ * loop in which it happened, after sending; no-op without cc.
+ */
+void migdp_tx_app_limited(struct migdp_tx *tx);
 
 /** Called for every frame an ACK releases (cumulatively or by SACK), once
  * per frame, so the caller can free its buffer. */
@@ -175,6 +236,12 @@ typedef void (*migdp_tx_release_t)(void *arg, uint32_t seq, uint64_t cookie);
  * Process an ACK: RTT sample from its echoed timestamp, release of frames
  * up to cum_ack and inside SACK blocks (the receiver never reneges), and
  * marking of frames lost when @c dupthresh SACKed frames lie above them.
+ * A released frame that was resent is checked against the echo: older
+ * than its resend means the original arrived (counted in retx_spurious;
+ * a spurious timeout raises the RTO floor to twice that ACK's RTT and
+ * undoes the congestion response, a spurious fast retransmit raises the
+ * effective dupthresh to the reordering seen). With cc, every released
+ * frame and the RTT sample feed the congestion control.
  * Cost: O(newly released) plus O(una..highest SACKed) while holes exist.
  *
  * @return 0, or -EINVAL when cum_ack lies outside [una, nxt] (ignored and
@@ -187,8 +254,11 @@ int migdp_tx_on_ack(struct migdp_tx *tx, uint64_t now,
 /**
  * Sequences to resend now, oldest first, at most @p max: frames marked lost
  * by fast retransmit and frames whose timeout (RTO doubled per previous
- * retransmission, capped at rto_max) expired. Nothing is changed: call
- * migdp_tx_retransmitted() for each frame actually resent.
+ * retransmission, capped at rto_max) expired. Of timed-out frames, only
+ * the oldest goes first, as a probe; the others follow once the probe's
+ * ACK shows it was lost (not merely late: then they are probably late
+ * too), or when the probe itself times out again. Nothing is changed:
+ * call migdp_tx_retransmitted() for each frame actually resent.
  *
  * @return number of sequences written to @p seqs.
  */
@@ -196,8 +266,10 @@ unsigned migdp_tx_due(struct migdp_tx *tx, uint64_t now, uint32_t *seqs,
 		      unsigned max);
 
 /** Record that @p seq was resent now (counts the cause, restarts its
- * timer). The frame must carry a fresh timestamp (migdp_wire_restamp()),
- * which keeps RTT samples valid. @return 0, or -ENOENT if not in flight. */
+ * timer, retakes its cc snapshot; a first timeout enters the cc's loss
+ * response). The frame must carry a fresh timestamp, migdp_tstamp(@p now)
+ * (migdp_wire_restamp()): RTT samples and spurious-resend detection rely
+ * on it. @return 0, or -ENOENT if not in flight. */
 int migdp_tx_retransmitted(struct migdp_tx *tx, uint32_t seq, uint64_t now);
 
 /** Cookie of in-flight @p seq, or 0 when @p seq is not in flight. */
@@ -212,15 +284,29 @@ uint64_t migdp_tx_cookie(const struct migdp_tx *tx, uint32_t seq);
 struct migdp_pacer {
 	uint64_t rate_bps;  /**< 0: unlimited */
 	uint64_t cap;       /**< bucket size, in credit units */
+	uint64_t cap_max;   /**< burst_bytes of init, in credit units */
 	uint64_t credit;    /**< 1 byte = 8e9 units (bits x ns per s) */
 	uint64_t last_ns;
+	uint32_t frame;     /**< largest request seen, bytes */
 };
 
 /** Start a full bucket: @p rate_bps bits per second (0 = unlimited),
  * bursts of up to @p burst_bytes (at least one frame). @return 0 or
- * -EINVAL (burst too large to account: > 2 GB). */
+ * -EINVAL (burst too large to account: > 2 GB). The burst is also what
+ * may leave at line rate after a pause: keep it to a few frames (at
+ * 1 Gb/s, 4 frames of 9 KB already take 290 us of the bottleneck). */
 int migdp_pacer_init(struct migdp_pacer *pc, uint64_t rate_bps,
 		     uint32_t burst_bytes, uint64_t now);
+
+/** Change the rate to @p rate_bps (0 = unlimited) from @p now on: credit
+ * earned until @p now counts at the old rate, the bucket is not refilled.
+ * The bucket shrinks to one frame (the largest asked for so far) plus
+ * 20 us at the rate, at most the burst given to migdp_pacer_init(): at
+ * 1 Gb/s a 4-frame burst would queue 216 us at the bottleneck, inflating
+ * every RTT sample by as much. Cheap: call it every loop with
+ * migdp_cc_pacing_bps(). */
+void migdp_pacer_set_rate(struct migdp_pacer *pc, uint64_t rate_bps,
+			  uint64_t now);
 
 /** May @p bytes be sent now? If so they are taken from the bucket. */
 bool migdp_pacer_take(struct migdp_pacer *pc, uint64_t now, uint32_t bytes);
@@ -264,7 +350,7 @@ struct migdp_rx {
 	uint64_t next;          /**< extended: all before it received */
 	uint64_t high;          /**< extended: one past the highest received */
 	uint64_t last;          /**< extended: most recently received */
-	uint32_t last_tstamp;   /**< its tstamp, echoed */
+	uint32_t last_tstamp;   /**< newest tstamp since the last ack, echoed */
 	uint32_t unacked;       /**< frames since the last ack */
 	uint64_t unacked_since; /**< arrival of the first of them */
 	bool ack_now;           /**< a dup, a hole or ACK_NOW was seen */
@@ -295,7 +381,12 @@ bool migdp_rx_ack_due(const struct migdp_rx *rx, uint64_t now);
 
 /** Fill @p ack (cumulative, echo, up to @p max_sack blocks: the block
  * holding the most recent arrival first, then the others from the highest
- * down) and reset the ack timer. */
+ * down) and reset the ack timer. The echo is the newest tstamp (wrap-aware)
+ * among the frames that arrived new since the previous ACK: the stamp of
+ * a frame that triggered this ACK, and never older than a retransmission
+ * that arrived since, so the sender can tell a resend that was needed
+ * from one whose original arrived (Eifel). Duplicates do not change it;
+ * an ACK with no new arrival repeats the previous echo. */
 void migdp_rx_make_ack(struct migdp_rx *rx, struct migdp_ack *ack,
 		       unsigned max_sack);
 

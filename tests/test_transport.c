@@ -13,6 +13,7 @@
 #define MS 1000000ull
 #define US 1000ull
 #define NEAR_WRAP 0xfffffffau	/* isn: the wrap comes after 6 frames */
+#define FRAME 9014u		/* bytes of a full frame */
 
 static struct migdp_tx *
 tx_new(uint32_t window, uint32_t isn)
@@ -20,6 +21,21 @@ tx_new(uint32_t window, uint32_t isn)
 	struct migdp_tx_params p = {
 		.window = window, .rto_init_ns = 10 * MS, .rto_min_ns = 1 * MS,
 		.rto_max_ns = 1000 * MS,
+	};
+	size_t sz = migdp_tx_memsize(&p);
+
+	CU_ASSERT_FATAL(sz > 0);
+	return migdp_tx_init(malloc(sz), &p, isn);
+}
+
+/* With congestion control. */
+static struct migdp_tx *
+tx_new_cc(uint32_t window, uint32_t isn)
+{
+	struct migdp_tx_params p = {
+		.window = window, .rto_init_ns = 10 * MS, .rto_min_ns = 1 * MS,
+		.rto_max_ns = 1000 * MS, .cc = true,
+		.cc_params = { .frame_bytes = FRAME, .seed = 1 },
 	};
 	size_t sz = migdp_tx_memsize(&p);
 
@@ -64,7 +80,7 @@ send_n(struct migdp_tx *tx, unsigned n, uint64_t now)
 	unsigned i;
 
 	for (i = 0; i < n; i++)
-		CU_ASSERT_EQUAL_FATAL(migdp_tx_send(tx, now, 100 + i, &seq), 0);
+		CU_ASSERT_EQUAL_FATAL(migdp_tx_send(tx, now, 100 + i, FRAME, &seq), 0);
 }
 
 static struct migdp_ack
@@ -153,7 +169,7 @@ test_window(void)
 	CU_ASSERT_FALSE(migdp_tx_window_full(tx));
 	send_n(tx, 8, 0);
 	CU_ASSERT(migdp_tx_window_full(tx));
-	CU_ASSERT_EQUAL(migdp_tx_send(tx, 0, 1, &seq), -ENOBUFS);
+	CU_ASSERT_EQUAL(migdp_tx_send(tx, 0, 1, FRAME, &seq), -ENOBUFS);
 	CU_ASSERT_EQUAL(migdp_tx_inflight(tx), 8);
 	CU_ASSERT_EQUAL(migdp_tx_cookie(tx, NEAR_WRAP + 7), 107);
 	/* A cumulative ack across the wrap frees part of the window. */
@@ -162,7 +178,7 @@ test_window(void)
 	CU_ASSERT_EQUAL(rel.n, 7);
 	CU_ASSERT_EQUAL(rel.seq[6], 0);	/* NEAR_WRAP + 6 wrapped to 0 */
 	CU_ASSERT_EQUAL(migdp_tx_inflight(tx), 1);
-	CU_ASSERT_EQUAL(migdp_tx_send(tx, 1 * MS, 9, &seq), 0);
+	CU_ASSERT_EQUAL(migdp_tx_send(tx, 1 * MS, 9, FRAME, &seq), 0);
 	CU_ASSERT_EQUAL(seq, 2);
 	a = ack_of(3, 0);
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 2 * MS, &a, on_release, &rel), 0);
@@ -266,8 +282,9 @@ test_fast_retransmit(void)
 	add_sack(&a, s0 + 4, s0 + 7);
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 2 * MS, &a, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(migdp_tx_due(tx, 2 * MS, due, 16), 0);
-	/* Several holes under enough SACKs: all lost, oldest first. */
-	a = ack_of(s0 + 7, 0);
+	/* Several holes under enough SACKs: all lost, oldest first. The
+	 * cumulative ack echoes the resend of s0 (it was needed). */
+	a = ack_of(s0 + 7, migdp_tstamp(1 * MS));
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 2 * MS, &a, NULL, NULL), 0);
 	send_n(tx, 10, 2 * MS);		/* s0 + 10 .. s0 + 19 */
 	a = ack_of(s0 + 7, 0);
@@ -325,20 +342,20 @@ test_rtt(void)
 	uint32_t seq;
 
 	CU_ASSERT_EQUAL(migdp_tx_rto(tx), 10 * MS);
-	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, &seq), 0);
+	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, FRAME, &seq), 0);
 	a = ack_of(1, migdp_tstamp(t0));
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + 5 * MS, &a, NULL, NULL), 0);
 	/* First sample R: SRTT = R, RTTVAR = R/2, RTO = SRTT + 4 RTTVAR. */
 	CU_ASSERT_EQUAL(tx->srtt_ns, 5 * MS);
 	CU_ASSERT_EQUAL(migdp_tx_rto(tx), 15 * MS);
-	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, &seq), 0);
+	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, FRAME, &seq), 0);
 	a = ack_of(2, migdp_tstamp(t0));
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + 5 * MS, &a, NULL, NULL), 0);
 	/* RTTVAR = 3/4 * 2.5 ms, SRTT stays: 5 + 4 * 1.875 = 12.5 ms. */
 	CU_ASSERT_EQUAL(migdp_tx_rto(tx), 12500 * US);
 	/* Tiny RTTs are held at rto_min. */
 	while (tx->stats.rtt_samples < 40) {
-		CU_ASSERT_EQUAL_FATAL(migdp_tx_send(tx, t0, 0, &seq), 0);
+		CU_ASSERT_EQUAL_FATAL(migdp_tx_send(tx, t0, 0, FRAME, &seq), 0);
 		a = ack_of(seq + 1, migdp_tstamp(t0));
 		CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + 10 * US, &a, NULL,
 						NULL), 0);
@@ -346,7 +363,7 @@ test_rtt(void)
 	CU_ASSERT_EQUAL(migdp_tx_rto(tx), 1 * MS);
 	/* An echo from the future is not a sample; neither is an ack that
 	 * releases nothing. */
-	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, &seq), 0);
+	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, FRAME, &seq), 0);
 	a = ack_of(seq + 1, migdp_tstamp(t0 + 50 * MS));
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0, &a, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(tx->stats.rtt_bogus, 1);
@@ -354,11 +371,227 @@ test_rtt(void)
 	CU_ASSERT_EQUAL(tx->stats.rtt_samples, 40);
 	/* The microsecond clock wraps every 71 minutes: samples still right. */
 	t0 = (1ull << 32) * US - 2 * MS;
-	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, &seq), 0);
+	CU_ASSERT_EQUAL(migdp_tx_send(tx, t0, 0, FRAME, &seq), 0);
 	a = ack_of(seq + 1, migdp_tstamp(t0));
 	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + 4 * MS, &a, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(tx->stats.rtt_samples, 41);
 	CU_ASSERT(tx->srtt_ns > 10 * US && tx->srtt_ns < 4 * MS);
+	free(tx);
+}
+
+static void
+test_bytes_and_cwnd(void)
+{
+	struct migdp_tx *off = tx_new(64, 0), *on = tx_new_cc(1024, 0);
+	struct migdp_ack a;
+	uint32_t seq;
+	unsigned n = 0;
+
+	/* Without cc: the frame window alone; bytes are counted all the
+	 * same, and a frame marked lost leaves the bytes in flight. */
+	CU_ASSERT_PTR_NULL(migdp_tx_cc(off));
+	send_n(off, 10, 0);
+	CU_ASSERT_EQUAL(migdp_tx_inflight_bytes(off), 10 * FRAME);
+	a = ack_of(0, 0);
+	add_sack(&a, 1, 5);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(off, 1 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(off->nlost, 1);
+	CU_ASSERT_EQUAL(migdp_tx_inflight_bytes(off), 5 * FRAME);
+	CU_ASSERT_EQUAL(migdp_tx_retransmitted(off, 0, 1 * MS), 0);
+	CU_ASSERT_EQUAL(migdp_tx_inflight_bytes(off), 6 * FRAME);
+	a = ack_of(10, migdp_tstamp(1 * MS));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(off, 2 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(migdp_tx_inflight_bytes(off), 0);
+	migdp_tx_app_limited(off);	/* no-op */
+	/* With cc: the initial window, 32 frames, bounds the bytes first. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(migdp_tx_cc(on));
+	while (!migdp_tx_window_full(on))
+		CU_ASSERT_EQUAL_FATAL(migdp_tx_send(on, 0, n++, FRAME, &seq), 0);
+	CU_ASSERT_EQUAL(n, 32);
+	CU_ASSERT_EQUAL(migdp_tx_send(on, 0, 0, FRAME, &seq), -ENOBUFS);
+	/* Every release feeds the cc: one ACK, one rate sample; the window
+	 * grows by what was delivered (startup). */
+	a = ack_of(16, 0);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(on, 1 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(on->cc.delivered, 16 * FRAME);
+	CU_ASSERT_EQUAL(on->cc.stats.rate_samples, 1);
+	CU_ASSERT_EQUAL(migdp_cc_min_rtt_ns(migdp_tx_cc(on)), 1 * MS);
+	CU_ASSERT_EQUAL(migdp_cc_cwnd_bytes(migdp_tx_cc(on)), 48 * FRAME);
+	CU_ASSERT_FALSE(migdp_tx_window_full(on));
+	/* App-limited: frames sent now carry the mark in their snapshot. */
+	migdp_tx_app_limited(on);
+	CU_ASSERT_EQUAL(migdp_tx_send(on, 1 * MS, 0, FRAME, &seq), 0);
+	CU_ASSERT(on->slots[seq & on->mask].snap.app_limited);
+	CU_ASSERT_EQUAL(on->cc.stats.app_limited, 1);
+	free(off);
+	free(on);
+}
+
+/* RTT of 200 us established on @p tx (four frames sent at @p t, acked). */
+static void
+establish_rtt(struct migdp_tx *tx, uint64_t t)
+{
+	struct migdp_ack a;
+
+	send_n(tx, 4, t);
+	a = ack_of(tx->nxt, migdp_tstamp(t));
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_on_ack(tx, t + 200 * US, &a, NULL,
+					      NULL), 0);
+}
+
+static void
+test_spurious_rto(void)
+{
+	struct migdp_tx *tx = tx_new_cc(64, NEAR_WRAP);
+	const uint64_t t0 = 1 * MS, spike = 5 * MS;
+	uint64_t cwnd, t1;
+	uint32_t due[16], s0;
+	struct migdp_ack a;
+
+	establish_rtt(tx, 0);
+	CU_ASSERT_EQUAL(migdp_tx_rto(tx), 1 * MS);	/* the floor */
+	s0 = tx->nxt;
+	send_n(tx, 8, t0);
+	cwnd = migdp_cc_cwnd_bytes(migdp_tx_cc(tx));
+	/* A delay spike: no ACK for 5 ms. All 8 time out after 1 ms, but only
+	 * the oldest goes, as a probe; its resend enters the loss response. */
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_due(tx, t0 + 1 * MS, due, 16), 1);
+	CU_ASSERT_EQUAL(due[0], s0);
+	CU_ASSERT_EQUAL(migdp_tx_retransmitted(tx, s0, t0 + 1 * MS), 0);
+	CU_ASSERT(tx->probing);
+	CU_ASSERT_EQUAL(migdp_cc_cwnd_bytes(migdp_tx_cc(tx)), 4 * FRAME);
+	CU_ASSERT_EQUAL(migdp_tx_due(tx, t0 + 2 * MS, due, 16), 0);
+	/* The originals' ACK: its echo predates the resend. */
+	a = ack_of(s0 + 8, migdp_tstamp(t0));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + spike, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(tx->stats.retx_timeout, 1);
+	CU_ASSERT_EQUAL(tx->stats.retx_spurious, 1);
+	CU_ASSERT_EQUAL(tx->stats.spurious_rto, 1);
+	/* Response: the window is back (undo), nothing else was resent, and
+	 * the floor is twice the late frame's age, so the same spike does not
+	 * fire again. */
+	CU_ASSERT_FALSE(tx->probing);
+	CU_ASSERT_EQUAL(tx->cc.stats.rto_undone, 1);
+	CU_ASSERT(migdp_cc_cwnd_bytes(migdp_tx_cc(tx)) >= cwnd);
+	CU_ASSERT_EQUAL(tx->rto_floor_ns, 2 * spike);
+	CU_ASSERT_EQUAL(migdp_tx_rto(tx), 2 * spike);
+	t1 = t0 + spike + 1 * MS;
+	s0 = tx->nxt;
+	send_n(tx, 8, t1);
+	CU_ASSERT_EQUAL(migdp_tx_due(tx, t1 + spike, due, 16), 0);
+	a = ack_of(s0 + 8, migdp_tstamp(t1));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t1 + spike, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(tx->stats.retx_timeout, 1);
+	CU_ASSERT_EQUAL(tx->stats.retx_spurious, 1);
+	/* Without further spurious timeouts the floor decays, halving its
+	 * excess over rto_min each second. */
+	t1 += 1100 * MS;
+	send_n(tx, 1, t1);
+	a = ack_of(tx->nxt, migdp_tstamp(t1));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t1 + 200 * US, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(tx->rto_floor_ns, 1 * MS + (2 * spike - 1 * MS) / 2);
+	free(tx);
+}
+
+static void
+test_rto_probe_lost(void)
+{
+	struct migdp_tx *tx = tx_new_cc(64, 0);
+	uint32_t due[16], s0, i;
+	struct migdp_ack a;
+	uint64_t t0 = 1 * MS, cwnd;
+
+	establish_rtt(tx, 0);
+	s0 = tx->nxt;
+	send_n(tx, 8, t0);
+	cwnd = migdp_cc_cwnd_bytes(migdp_tx_cc(tx));
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_due(tx, t0 + 1 * MS, due, 16), 1);
+	CU_ASSERT_EQUAL(migdp_tx_retransmitted(tx, s0, t0 + 1 * MS), 0);
+	/* The ACK echoes the resend: the probe was needed, the path loses:
+	 * every timed-out frame goes now. */
+	a = ack_of(s0 + 1, migdp_tstamp(t0 + 1 * MS));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + 1200 * US, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(tx->stats.retx_spurious, 0);
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_due(tx, t0 + 1200 * US, due, 16), 7);
+	for (i = 0; i < 7; i++) {
+		CU_ASSERT_EQUAL(due[i], s0 + 1 + i);
+		migdp_tx_retransmitted(tx, due[i], t0 + 1200 * US);
+	}
+	/* Loss response until all that was out at the time is recovered. */
+	CU_ASSERT(tx->cc.in_loss);
+	a = ack_of(s0 + 8, migdp_tstamp(t0 + 1200 * US));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, t0 + 1400 * US, &a, NULL, NULL), 0);
+	CU_ASSERT_FALSE(tx->cc.in_loss);
+	CU_ASSERT_EQUAL(tx->cc.stats.rto_undone, 0);
+	CU_ASSERT(migdp_cc_cwnd_bytes(migdp_tx_cc(tx)) >= cwnd);
+	CU_ASSERT_EQUAL(tx->rto_floor_ns, 1 * MS);
+	free(tx);
+}
+
+static void
+test_spurious_fast(void)
+{
+	struct migdp_tx *tx = tx_new(64, NEAR_WRAP);
+	uint32_t s0 = NEAR_WRAP, due[16];
+	struct migdp_ack a;
+
+	send_n(tx, 10, 0);
+	a = ack_of(s0, 0);
+	add_sack(&a, s0 + 1, s0 + 4);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 1 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_due(tx, 1 * MS, due, 16), 1);
+	CU_ASSERT_EQUAL(migdp_tx_retransmitted(tx, s0, 1 * MS), 0);
+	/* s0 was only late: the cumulative ack echoes a stamp older than
+	 * its resend. Four frames overtook it: wait for five from now on,
+	 * and for longer by time. */
+	a = ack_of(s0 + 10, migdp_tstamp(0));
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 2 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(tx->stats.retx_spurious, 1);
+	CU_ASSERT_EQUAL(tx->stats.spurious_rto, 0);
+	CU_ASSERT_EQUAL(tx->stats.dupthresh_raised, 1);
+	CU_ASSERT_EQUAL(tx->dupthresh, 5);
+	CU_ASSERT_EQUAL(tx->reo_shift, 1);
+	send_n(tx, 10, 2 * MS);		/* s0 + 10 .. s0 + 19 */
+	a = ack_of(s0 + 10, migdp_tstamp(2 * MS));
+	add_sack(&a, s0 + 11, s0 + 15);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 3 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(migdp_tx_due(tx, 3 * MS, due, 16), 0);
+	add_sack(&a, s0 + 15, s0 + 16);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 3 * MS, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_due(tx, 3 * MS, due, 16), 1);
+	CU_ASSERT_EQUAL(due[0], s0 + 10);
+	free(tx);
+}
+
+static void
+test_lost_retransmission(void)
+{
+	struct migdp_tx *tx = tx_new(64, 0);
+	uint32_t due[16];
+	struct migdp_ack a;
+	unsigned n, i;
+	bool found = false;
+
+	send_n(tx, 10, 0);
+	a = ack_of(0, migdp_tstamp(0));
+	add_sack(&a, 1, 5);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 200 * US, &a, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(tx->srtt_ns, 200 * US);
+	CU_ASSERT_EQUAL_FATAL(migdp_tx_due(tx, 200 * US, due, 16), 1);
+	CU_ASSERT_EQUAL(migdp_tx_retransmitted(tx, 0, 200 * US), 0);
+	/* The resend is lost too; frames sent 100 us after it arrive. By
+	 * time (RACK), it is lost: resent again long before its RTO. */
+	send_n(tx, 2, 300 * US);	/* 10, 11 */
+	a = ack_of(0, migdp_tstamp(300 * US));
+	add_sack(&a, 10, 12);
+	CU_ASSERT_EQUAL(migdp_tx_on_ack(tx, 500 * US, &a, NULL, NULL), 0);
+	n = migdp_tx_due(tx, 500 * US, due, 16);
+	for (i = 0; i < n; i++)
+		found |= due[i] == 0;
+	CU_ASSERT(found);
+	CU_ASSERT(500 * US < 200 * US + migdp_tx_rto(tx));
+	CU_ASSERT_EQUAL(migdp_tx_retransmitted(tx, 0, 500 * US), 0);
+	CU_ASSERT_EQUAL(tx->stats.retx_fast, 2);
 	free(tx);
 }
 
@@ -419,7 +652,8 @@ test_rx_sack(void)
 		CU_ASSERT_EQUAL(rcv(rx, NEAR_WRAP + got[i]), MIGDP_RX_NEW);
 	migdp_rx_make_ack(rx, &a, MIGDP_MAX_SACK);
 	CU_ASSERT_EQUAL(a.cum_ack, NEAR_WRAP + 2);
-	CU_ASSERT_EQUAL(a.ts_echo, (NEAR_WRAP + 8) * 10);
+	/* The newest stamp since the last ack (9's), not the last arrival's. */
+	CU_ASSERT_EQUAL(a.ts_echo, (NEAR_WRAP + 9) * 10);
 	CU_ASSERT_EQUAL_FATAL(a.nsack, 3);
 	/* The block of the latest arrival first, then from the top down. */
 	CU_ASSERT_EQUAL(a.sack[0].start, NEAR_WRAP + 8);
@@ -487,6 +721,41 @@ test_rx_ack_due(void)
 	migdp_rx_receive(rx, 1000 * US, 106, 0, MIGDP_F_ACK_NOW, &ext);
 	CU_ASSERT(migdp_rx_ack_due(rx, 1000 * US));
 	CU_ASSERT_EQUAL(rx->stats.acks, 4);
+	free(rx);
+}
+
+static void
+test_rx_echo(void)
+{
+	struct migdp_rx *rx = rx_new(64, 16, 0xfffffff0u);
+	struct migdp_ack a;
+	uint64_t ext;
+
+	/* The newest stamp of the frames new since the last ack, wrap-aware
+	 * (the microsecond clock wraps too). */
+	migdp_rx_receive(rx, 0, 0xfffffff0u, 0xfffffff0u, 0, &ext);
+	migdp_rx_receive(rx, 0, 0xfffffff2u, 5, 0, &ext);
+	migdp_rx_receive(rx, 0, 0xfffffff1u, 0xfffffff8u, 0, &ext);
+	migdp_rx_make_ack(rx, &a, MIGDP_MAX_SACK);
+	CU_ASSERT_EQUAL(a.ts_echo, 5);
+	/* A new batch starts from its own first frame, even older... */
+	migdp_rx_receive(rx, 0, 0xfffffff4u, 3, 0, &ext);
+	/* ... and a duplicate (a resend whose original arrived) does not
+	 * count: the echo must show the original's stamp. */
+	CU_ASSERT_EQUAL(migdp_rx_receive(rx, 0, 0xfffffff2u, 900, 0, &ext),
+			MIGDP_RX_DUP);
+	migdp_rx_make_ack(rx, &a, MIGDP_MAX_SACK);
+	CU_ASSERT_EQUAL(a.ts_echo, 3);
+	/* A resend that fills a hole is new: its fresh stamp is echoed even
+	 * if an older original arrives after it in the same batch. */
+	migdp_rx_receive(rx, 0, 0xfffffff3u, 1000, MIGDP_F_RETRANSMIT, &ext);
+	migdp_rx_receive(rx, 0, 0xfffffff6u, 10, 0, &ext);
+	migdp_rx_make_ack(rx, &a, MIGDP_MAX_SACK);
+	CU_ASSERT_EQUAL(a.ts_echo, 1000);
+	/* Nothing new: the previous echo again. */
+	migdp_rx_receive(rx, 0, 0xfffffff6u, 2000, 0, &ext);
+	migdp_rx_make_ack(rx, &a, MIGDP_MAX_SACK);
+	CU_ASSERT_EQUAL(a.ts_echo, 1000);
 	free(rx);
 }
 
@@ -600,6 +869,39 @@ test_pacer_next(void)
 	CU_ASSERT_EQUAL(migdp_pacer_init(&pc, 1, 4000000000u, 0), -EINVAL);
 }
 
+static void
+test_pacer_set_rate(void)
+{
+	struct migdp_pacer pc;
+	uint64_t t, bits = 0;
+
+	/* 8 Mbit/s = 1 byte/us, bucket 4000 bytes. */
+	CU_ASSERT_EQUAL(migdp_pacer_init(&pc, 8000000, 4000, 0), 0);
+	CU_ASSERT(migdp_pacer_take(&pc, 0, 1000));
+	/* 16 Mbit/s from 100 us: the 100 bytes earned count at the old rate;
+	 * the bucket shrinks to a frame + 20 us at the new rate. */
+	migdp_pacer_set_rate(&pc, 16000000, 100 * US);
+	CU_ASSERT_EQUAL(pc.cap, (1000 + 40) * 8000000000ull);
+	CU_ASSERT_EQUAL(pc.credit, pc.cap);
+	CU_ASSERT(migdp_pacer_take(&pc, 100 * US, 1000));
+	CU_ASSERT_FALSE(migdp_pacer_take(&pc, 100 * US, 1000));
+	CU_ASSERT_EQUAL(migdp_pacer_next(&pc, 100 * US, 1000), 580 * US);
+	migdp_pacer_set_rate(&pc, 16000000, 200 * US);	/* unchanged */
+	CU_ASSERT(migdp_pacer_take(&pc, 580 * US, 1000));
+	/* Unlimited, and back. */
+	migdp_pacer_set_rate(&pc, 0, 600 * US);
+	CU_ASSERT(migdp_pacer_take(&pc, 600 * US, 1u << 30));
+	/* A second at 1 Gb/s then one at 2 Gb/s: 3 Gbit, within 1 %. */
+	CU_ASSERT_EQUAL(migdp_pacer_init(&pc, 1000000000ull, 4 * FRAME, 0), 0);
+	for (t = 0; t < 2000 * MS; t += 1 * US) {
+		migdp_pacer_set_rate(&pc, t < 1000 * MS ? 1000000000ull :
+				     2000000000ull, t);
+		while (migdp_pacer_take(&pc, t, FRAME))
+			bits += 8ull * FRAME;
+	}
+	CU_ASSERT(bits > 2970000000ull && bits < 3030000000ull);
+}
+
 /* ---- liveness ---------------------------------------------------------- */
 
 static void
@@ -694,7 +996,7 @@ test_lossy_link(void)
 	for (now = 0; now < 10000 * MS; now += 10 * US) {
 		while (sent < total && !migdp_tx_window_full(tx)) {
 			CU_ASSERT_EQUAL_FATAL(migdp_tx_send(tx, now, sent + 1,
-							    &seq), 0);
+							    FRAME, &seq), 0);
 			p = (struct pkt){ .seq = seq, .tstamp = migdp_tstamp(now) };
 			link_put(&p, now);
 			sent++;
@@ -757,18 +1059,25 @@ main(void)
 		{"fast_retransmit", test_fast_retransmit},
 		{"rto_backoff", test_rto_backoff},
 		{"rtt_rfc6298", test_rtt},
+		{"bytes_and_cwnd", test_bytes_and_cwnd},
+		{"spurious_rto", test_spurious_rto},
+		{"rto_probe_lost", test_rto_probe_lost},
+		{"spurious_fast", test_spurious_fast},
+		{"lost_retransmission", test_lost_retransmission},
 		{NULL, NULL},
 	};
 	static const struct cu_test receiver[] = {
 		{"classify", test_rx_classify},
 		{"sack_blocks", test_rx_sack},
 		{"ack_due", test_rx_ack_due},
+		{"echo", test_rx_echo},
 		{NULL, NULL},
 	};
 	static const struct cu_test misc[] = {
 		{"version_table", test_vtab},
 		{"pacer_rate", test_pacer_rate},
 		{"pacer_next", test_pacer_next},
+		{"pacer_set_rate", test_pacer_set_rate},
 		{"liveness", test_liveness},
 		{"lossy_link", test_lossy_link},
 		{NULL, NULL},
