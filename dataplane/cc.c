@@ -34,7 +34,14 @@
 #define HIGH_GAIN 2885u                  /* 2/ln 2: doubles per round */
 #define DRAIN_GAIN 347u                  /* ln 2/2: drains it in one */
 #define CWND_GAIN 2000u
-#define BTLBW_WIN_ROUNDS 10
+#define BTLBW_WIN_ROUNDS 10              /* epochs, below */
+/* A round trip on memif between two processes is ~10 us: ten of them are
+ * shorter than a time slice of the shared machine, so one descheduled
+ * lcore would empty the btlbw window and the model would pace itself
+ * down. Windows, the startup plateau test and probe-bw phases count
+ * epochs: round trips of at least this long (measured: 1.2 Gb/s with
+ * 10 us rounds over memif, line rate with 1 ms epochs). */
+#define EPOCH_MIN_NS NS_PER_MS
 #define MIN_RTT_WIN_NS (10 * NS_PER_S)
 #define FULL_BW_GROWTH 1250u             /* startup lasts while btlbw */
 #define FULL_BW_ROUNDS 3                 /* grows 25 % in 3 rounds */
@@ -202,7 +209,7 @@ static bool
 cc_phase_done(const struct migdp_cc *cc, uint64_t now, uint64_t inflight,
 	      unsigned lost)
 {
-	bool full = now - cc->cycle_ns > migdp_cc_min_rtt_ns(cc);
+	bool full = now - cc->cycle_ns > RTE_MAX(migdp_cc_min_rtt_ns(cc), EPOCH_MIN_NS);
 
 	if (cc->pacing_gain > UNIT)
 		return full && (lost > 0 ||
@@ -444,7 +451,11 @@ cc_rate_sample(struct migdp_cc *cc)
 		cc->next_round_delivered = cc->delivered;
 		cc->round++;
 		cc->stats.rounds++;
-		round_start = true;
+		if (cc->now_ns - cc->epoch_ns >= EPOCH_MIN_NS) {
+			cc->epoch++;
+			cc->epoch_ns = cc->now_ns;
+			round_start = true;
+		}
 	}
 	/* Shorter than a round trip: not a whole flight, just noise. */
 	if (interval == 0 || interval < migdp_cc_min_rtt_ns(cc)) {
@@ -456,7 +467,7 @@ cc_rate_sample(struct migdp_cc *cc)
 	cc->stats.rate_app_limited += cc->rs.app_limited;
 	/* An app-limited sample only says the path does at least that. */
 	if (!cc->rs.app_limited || rate >= migdp_cc_btlbw_bps(cc))
-		filter_update(&cc->btlbw, cc->round, rate, BTLBW_WIN_ROUNDS,
+		filter_update(&cc->btlbw, cc->epoch, rate, BTLBW_WIN_ROUNDS,
 			      true);
 	return round_start;
 }
@@ -467,6 +478,7 @@ migdp_cc_on_ack(struct migdp_cc *cc, uint64_t now, uint64_t rtt_ns,
 {
 	bool round_start = false;
 
+	cc->now_ns = now;
 	if (rtt_ns > 0) {
 		filter_update(&cc->min_rtt, now, rtt_ns, MIN_RTT_WIN_NS, false);
 		if (rtt_ns <= cc_near_min_rtt(cc))
@@ -479,7 +491,7 @@ migdp_cc_on_ack(struct migdp_cc *cc, uint64_t now, uint64_t rtt_ns,
 		cc->app_limited_until = 0;
 	if (cc->rs.has_data) {
 		round_start = cc_rate_sample(cc);
-		filter_update(&cc->ack_agg, cc->round, cc->rs.acked,
+		filter_update(&cc->ack_agg, cc->epoch, cc->rs.acked,
 			      BTLBW_WIN_ROUNDS, true);
 	}
 	cc_update_state(cc, now, round_start, inflight_bytes, lost);

@@ -95,6 +95,11 @@ struct migdp_cc {
 	struct migdp_cc_filter min_rtt; /**< ns over time */
 	struct migdp_cc_filter ack_agg; /**< bytes one ACK released, rounds */
 	uint64_t round;
+	uint64_t epoch;             /**< rounds of at least EPOCH_MIN_NS: the
+				     *   unit of the btlbw window and of
+				     *   startup's plateau test */
+	uint64_t epoch_ns;          /**< when the epoch began */
+	uint64_t now_ns;            /**< of the ACK being processed */
 	uint64_t next_round_delivered;
 	uint64_t round_lost;        /**< bytes marked lost this round */
 	uint64_t round_delivered;   /**< delivered when the round began */

@@ -453,17 +453,28 @@ send_new(struct migdp_chan *c, uint64_t now)
 	struct migdp_data d;
 	struct migdp_msg msg = {.type = MIGDP_T_DATA};
 	bool auto_codec = ctx->cfg->codec.method == MIGDP_CODEC_AUTO;
-	bool drained = false;
+	bool drained = false, link_bound = false;
 	uint16_t n = 0;
 	uint32_t seq;
 	int len;
 
-	while (n < MIGDP_BURST && !migdp_tx_window_full(c->tx) &&
-	       migdp_pacer_take(&c->pacer, now, c->flow.mtu + RTE_ETHER_HDR_LEN)) {
+	while (n < MIGDP_BURST) {
+		struct rte_mbuf *m;
+
+		if (migdp_tx_window_full(c->tx)) {
+			link_bound = true;
+			break;
+		}
+		if (!migdp_pacer_take(&c->pacer, now, c->flow.mtu + RTE_ETHER_HDR_LEN)) {
+			/* Come back when the pacer has credit, not later. */
+			c->wake_ns = migdp_pacer_next(&c->pacer, now,
+						      c->flow.mtu + RTE_ETHER_HDR_LEN);
+			link_bound = true;
+			break;
+		}
 		/* The buffer first: once fill_frame() took pages from the
 		 * ring, they must leave in this frame. */
-		struct rte_mbuf *m = rte_pktmbuf_alloc(ctx->port.pool);
-
+		m = rte_pktmbuf_alloc(ctx->port.pool);
 		if (m == NULL)
 			break;
 		struct migdp_codec_choice choice = {0};
@@ -509,6 +520,10 @@ send_new(struct migdp_chan *c, uint64_t now)
 	if (migdp_tx_window_full(c->tx) ||
 	    (!drained && n < MIGDP_BURST && (c->cur_left > 0 || c->idesc < c->ndescs)))
 		c->saturated = true;
+	/* Neither window nor pacing stopped us (nothing to send, the burst
+	 * ended, no buffer): rate samples now measure us, not the path. */
+	if (!link_bound)
+		migdp_tx_app_limited(c->tx);
 	if (n > 0)
 		migdp_send_frames(ctx, c->queue, pkts, n, &c->ftx, &c->st);
 	return n;
@@ -531,6 +546,13 @@ retransmit(struct migdp_chan *c, uint64_t now)
 
 		if (orig == NULL)
 			continue;
+		/* Resends are paced too: a burst of them would overflow the
+		 * bottleneck that lost the originals. */
+		if (!migdp_pacer_take(&c->pacer, now, rte_pktmbuf_pkt_len(orig))) {
+			c->wake_ns = migdp_pacer_next(&c->pacer, now,
+						      rte_pktmbuf_pkt_len(orig));
+			break;
+		}
 		m = copy_for_resend(c, orig);
 		if (m == NULL)
 			break;
@@ -583,11 +605,23 @@ handle(struct migdp_chan *c, const struct migdp_frame *f, uint64_t now)
 static unsigned
 src_tick(struct migdp_chan *c, uint64_t now)
 {
-	unsigned work = retransmit(c, now) + send_new(c, now);
+	const struct migdp_cc *cc = migdp_tx_cc(c->tx);
+	unsigned work;
 
+	c->wake_ns = 0;
+	if (cc != NULL) /* pace to what the path delivers */
+		migdp_pacer_set_rate(&c->pacer, migdp_cc_pacing_bps(cc), now);
+	work = retransmit(c, now) + send_new(c, now);
 	if (now - c->link_ns >= 1000000) { /* the chooser's view of the link */
-		migdp_adapt_link(&c->adapt, now - c->link_ns,
-				 c->st.tx_bytes - c->link_bytes, c->saturated);
+		if (cc != NULL) {
+			/* The discovered bottleneck rate (a windowed max, not
+			 * lowered by a moment when the destination stalls). */
+			if (migdp_cc_btlbw_bps(cc) > 0)
+				migdp_adapt_set_link(&c->adapt, migdp_cc_btlbw_bps(cc) / 8);
+		} else {
+			migdp_adapt_link(&c->adapt, now - c->link_ns,
+					 c->st.tx_bytes - c->link_bytes, c->saturated);
+		}
 		c->link_ns = now;
 		c->link_bytes = c->st.tx_bytes;
 		c->saturated = false;

@@ -519,6 +519,7 @@ static const struct cfg_key cfg_keys[] = {
 	UINT("channels", "window", channels.window, 64, 32768, "1024", CFG_POW2),
 	{.section = "channels", .name = "max_bandwidth", .type = &t_bandwidth,
 	 FIELD(channels.max_bandwidth), .max = 10000000000000ULL, .def = "0"},
+	ENUM("channels", "congestion", channels.congestion, cfg_on_off, "on", 0),
 	KEY("local", "ip", t_ipv4, local.ip, NULL, CFG_REQUIRED),
 	UINT("local", "udp_port", local.udp_port, 1, 65535, "47000", 0),
 	KEY("local", "mac", t_mac, local.mac, NULL, 0),

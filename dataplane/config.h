@@ -84,7 +84,10 @@ struct migdp_channels_conf {
 	uint32_t nb_lcores;	/**< 0 = worker lcores in order, else count */
 	uint32_t lcores[MIGDP_MAX_CHANNELS];	/**< lcore of channel i */
 	uint32_t window;	/**< frames in flight per channel, power of 2 */
-	uint64_t max_bandwidth;	/**< bits/s for the whole port, 0 = line rate */
+	uint64_t max_bandwidth;	/**< bits/s for the whole port, 0 = line rate;
+				 * with congestion control a ceiling */
+	uint32_t congestion;	/**< 1: rate discovery and congestion control
+				 * (BBR-style, cc.h); 0: fixed window */
 };
 
 /** [local] and [peer]: one UDP/IPv4 endpoint. */

@@ -3,6 +3,7 @@
  * parsing with drop counters, sending, channel set-up. */
 #include <errno.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -207,7 +208,17 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 		 * descheduled for milliseconds, and every early timeout is a
 		 * spurious resend (measured: thousands per GiB at 1 ms). */
 		struct migdp_tx_params tp = {.window = window,
-					     .rto_min_ns = 10000000};
+			.rto_min_ns = 10000000,
+			.cc = cfg->channels.congestion != 0,
+			.cc_params = {.max_rate_bps = migdp_config_channel_bps(cfg),
+				      .frame_bytes = cfg->port.mtu + RTE_ETHER_HDR_LEN,
+				      /* The receiver acknowledges every 16
+				       * frames (or 200 us): a window below a
+				       * few of those starves on its delayed
+				       * ACKs whatever the path. */
+				      .min_cwnd_frames = 64,
+				      .init_cwnd_frames = 64,
+				      .seed = 1u + id}};
 
 		c->tx = rte_zmalloc_socket("migdp_tx", migdp_tx_memsize(&tp),
 					   RTE_CACHE_LINE_SIZE, socket);
@@ -318,11 +329,27 @@ migdp_chan_loop(struct migdp_chan *c, const struct migdp_chan_role *role)
 	}
 	MIGDP_LOG(INFO, "channel %u: %s on lcore %u, queue %u", c->id,
 		  role->name, rte_lcore_id(), c->queue);
+	/* Sleeps end within a few microseconds of when they should. */
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	while (!atomic_load_explicit(&ctx->quit, memory_order_relaxed) &&
 	       atomic_load_explicit(&c->state, memory_order_relaxed) !=
-		       MIGDP_CHAN_FAILED)
-		migdp_idle(ctx->cfg, &empty,
-			   migdp_chan_poll(c, role, scratch, migdp_now_ns()) > 0);
+		       MIGDP_CHAN_FAILED) {
+		uint64_t now = migdp_now_ns();
+		unsigned work = migdp_chan_poll(c, role, scratch, now);
+
+		/* Paced: sleep until the pacer has credit again (if the
+		 * machine lets us sleep at all), never into the back-off. */
+		if (work == 0 && c->wake_ns > now && ctx->cfg->idle_backoff_us != 0) {
+			uint64_t us = (c->wake_ns - now) / 1000;
+
+			if (us >= 5)
+				rte_delay_us_sleep((unsigned)RTE_MIN(us, (uint64_t)
+					ctx->cfg->idle_backoff_us));
+			empty = (struct migdp_idle){0};
+			continue;
+		}
+		migdp_idle(ctx->cfg, &empty, work > 0);
+	}
 	rte_free(scratch);
 	return 0;
 }

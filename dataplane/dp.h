@@ -107,6 +107,7 @@ struct migdp_chan {
 	uint64_t link_ns, link_bytes; /* last link sample */
 	uint64_t vt_base_page;       /* destination: page number of vt[0] */
 	struct migdp_lstats st;
+	uint64_t wake_ns;            /* work due then (pacing): sleep no longer */
 	/* Source: descriptors and where we are in them. */
 	struct migshim_desc descs[MIGDP_BURST];
 	unsigned ndescs, idesc;
