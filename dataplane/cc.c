@@ -465,6 +465,12 @@ cc_rate_sample(struct migdp_cc *cc)
 	rate = mul_div(bytes, BITS_NS_PER_BYTE, interval);
 	cc->stats.rate_samples++;
 	cc->stats.rate_app_limited += cc->rs.app_limited;
+	/* What the path delivered lately, for reports (the max filter
+	 * catches bursts a shaper lets through after it idled). */
+	if (!cc->rs.app_limited) {
+		cc->path_bytes += bytes;
+		cc->path_ns += interval;
+	}
 	/* An app-limited sample only says the path does at least that. */
 	if (!cc->rs.app_limited || rate >= migdp_cc_btlbw_bps(cc))
 		filter_update(&cc->btlbw, cc->epoch, rate, BTLBW_WIN_ROUNDS,

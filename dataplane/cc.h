@@ -99,6 +99,8 @@ struct migdp_cc {
 				     *   unit of the btlbw window and of
 				     *   startup's plateau test */
 	uint64_t epoch_ns;          /**< when the epoch began */
+	uint64_t path_bytes, path_ns; /**< sums over the rate samples not
+				       *   limited by the sender */
 	uint64_t now_ns;            /**< of the ACK being processed */
 	uint64_t next_round_delivered;
 	uint64_t round_lost;        /**< bytes marked lost this round */
@@ -196,5 +198,16 @@ migdp_cc_min_rtt_ns(const struct migdp_cc *cc)
 
 /** "startup", "drain", "probe_bw", "probe_rtt", for logs and reports. */
 const char *migdp_cc_state_name(const struct migdp_cc *cc);
+
+/** The delivery rate the path gave (bits/s): the time-weighted mean of
+ * the rate samples not limited by the sender, 0 before any. Reported as
+ * the discovered rate: btlbw, a windowed max, also catches the bursts a
+ * shaper lets through after idling. */
+static inline uint64_t
+migdp_cc_delivery_bps(const struct migdp_cc *cc)
+{
+	return cc->path_ns == 0 ? 0 :
+		(uint64_t)((double)cc->path_bytes * 8e9 / (double)cc->path_ns);
+}
 
 #endif /* MIGDP_CC_H */

@@ -609,8 +609,10 @@ src_tick(struct migdp_chan *c, uint64_t now)
 	unsigned work;
 
 	c->wake_ns = 0;
-	if (cc != NULL) /* pace to what the path delivers */
+	if (cc != NULL) { /* pace to what the path delivers */
 		migdp_pacer_set_rate(&c->pacer, migdp_cc_pacing_bps(cc), now);
+		atomic_store_explicit(&c->acked_bytes, cc->delivered, memory_order_relaxed);
+	}
 	work = retransmit(c, now) + send_new(c, now);
 	if (now - c->link_ns >= 1000000) { /* the chooser's view of the link */
 		if (cc != NULL) {

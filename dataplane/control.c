@@ -36,6 +36,7 @@ struct ctl {
 	bool launched;
 	uint64_t last_keepalive_ns, last_progress_ns, start_ns;
 	uint64_t last_pages;
+	uint64_t rate_ns, rate_start_ns, rate_acked; /* rate_sample() */
 	/* What the handlers saw. */
 	bool got_accept, got_reject, got_abort, got_commit, got_hello;
 	struct migdp_msg last; /* the last HELLO / COMMIT / REJECT / ABORT */
@@ -297,6 +298,33 @@ sum_stats(struct ctl *k)
 	}
 }
 
+/* The rate the session's path delivered: bytes the peer acknowledged, all
+ * channels together, per 100 ms window (long against a shaper's usual 1 ms
+ * bucket and against ACKs bunched by a descheduled lcore: measured +38%
+ * with 10 ms windows on a 500 Mb/s tbf), the best window after the first
+ * 100 ms (startup). Reported as the discovered rate; each channel's own
+ * model is in cc.h. */
+static void
+rate_sample(struct ctl *k, uint64_t now)
+{
+	uint64_t acked = 0, rate;
+	unsigned i;
+
+	if (now - k->rate_ns < 100000000ull)
+		return;
+	for (i = 0; i < k->ctx->nch; i++)
+		acked += atomic_load_explicit(&k->ctx->chans[i]->acked_bytes,
+					      memory_order_relaxed);
+	if (k->rate_ns != 0 && now - k->rate_start_ns > 100000000ull) {
+		rate = (acked - k->rate_acked) * 8000000000ull / (now - k->rate_ns);
+		k->rep->discovered_bps = RTE_MAX(k->rep->discovered_bps, rate);
+	}
+	if (k->rate_ns == 0)
+		k->rate_start_ns = now;
+	k->rate_ns = now;
+	k->rate_acked = acked;
+}
+
 /* A progress line once a second, and at once when @p force. */
 static void
 progress(struct ctl *k, uint64_t now, bool force)
@@ -545,6 +573,7 @@ source_session(struct ctl *k)
 			return fail(k, "peer silent for more than peer_timeout_ms%s", "");
 		keepalive(k, now);
 		progress(k, now, false);
+		rate_sample(k, now);
 		migdp_idle(cfg, &empty, ctl_poll(k) > 0);
 	}
 	k->rep->transfer_ns = migdp_now_ns() - t_data;

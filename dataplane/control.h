@@ -21,6 +21,7 @@ struct migdp_report {
 	uint64_t session;
 	uint8_t digest[MIGDP_DIGEST_LEN];
 	uint32_t dict_bytes;      /* source: dictionary sent (0: none) */
+	uint64_t discovered_bps;  /* source: see rate_sample() in control.c */
 	double cpu_start_s, cpu_end_s; /* process CPU at start and end of the
 				  * migration (migdp_cpu_s()) */
 	double dict_ms;           /* training and transfer */

@@ -133,6 +133,7 @@ struct migdp_chan {
 	_Atomic uint64_t pages_done;  /* source: pages sent; dest: applied */
 	_Atomic uint64_t wire_bytes;
 	_Atomic uint64_t retx;
+	_Atomic uint64_t acked_bytes; /* source: bytes the peer acknowledged */
 } __rte_cache_aligned;
 
 struct migdp_ctx {

@@ -222,7 +222,8 @@ report(const struct migdp_ctx *ctx, const struct migdp_report *r)
 	if (ctx->cfg->role == MIGDP_ROLE_SOURCE) {
 		/* Transport and congestion control, summed over channels. */
 		json_t *states = json_array();
-		uint64_t spurious = 0, spurious_rto = 0, btlbw = 0, min_rtt = 0;
+		uint64_t spurious = 0, spurious_rto = 0, btlbw = 0, btlbw_max = 0;
+		uint64_t min_rtt = 0;
 		unsigned i;
 
 		for (i = 0; i < ctx->nch; i++) {
@@ -233,15 +234,17 @@ report(const struct migdp_ctx *ctx, const struct migdp_report *r)
 			spurious_rto += tx->stats.spurious_rto;
 			if (cc == NULL)
 				continue;
-			btlbw += migdp_cc_btlbw_bps(cc);
+			btlbw += migdp_cc_delivery_bps(cc);
+			btlbw_max += migdp_cc_btlbw_bps(cc);
 			min_rtt = RTE_MAX(min_rtt, migdp_cc_min_rtt_ns(cc));
 			json_array_append_new(states, json_string(migdp_cc_state_name(cc)));
 		}
 		json_object_set_new(o, "spurious_retransmits", json_integer((json_int_t)spurious));
 		json_object_set_new(o, "spurious_rto", json_integer((json_int_t)spurious_rto));
-		json_object_set_new(o, "discovered_rate_bps", json_integer((json_int_t)btlbw));
-		json_object_set_new(o, "congestion", json_pack("{s:b, s:f, s:o}",
+		json_object_set_new(o, "discovered_rate_bps", json_integer((json_int_t)r->discovered_bps));
+		json_object_set_new(o, "congestion", json_pack("{s:b, s:I, s:I, s:f, s:o}",
 			"on", ctx->cfg->channels.congestion != 0,
+			"btlbw_bps", (json_int_t)btlbw_max, "mean_delivery_bps", (json_int_t)btlbw,
 			"min_rtt_us", (double)min_rtt / 1e3, "states", states));
 	}
 	json_object_set_new(o, "tx_mode", json_string(ctx->port.tx_zero_copy ?
