@@ -616,10 +616,18 @@ src_tick(struct migdp_chan *c, uint64_t now)
 	work = retransmit(c, now) + send_new(c, now);
 	if (now - c->link_ns >= 1000000) { /* the chooser's view of the link */
 		if (cc != NULL) {
-			/* The discovered bottleneck rate (a windowed max, not
-			 * lowered by a moment when the destination stalls). */
-			if (migdp_cc_btlbw_bps(cc) > 0)
-				migdp_adapt_set_link(&c->adapt, migdp_cc_btlbw_bps(cc) / 8);
+			/* The best bottleneck rate discovered once startup
+			 * filled the pipe (before: unknown, so raw, which lets
+			 * startup find the rate; a compressing sender would
+			 * measure only itself), forgotten slowly (halves in a
+			 * second without a new one): a path's capacity does
+			 * not drop with a moment when the shared machine
+			 * stalls the destination. */
+			if (cc->full_pipe)
+				c->link_best = RTE_MAX(c->link_best * 0.9993,
+						       (double)migdp_cc_btlbw_bps(cc));
+			if (c->link_best > 0)
+				migdp_adapt_set_link(&c->adapt, (uint64_t)(c->link_best / 8));
 		} else {
 			migdp_adapt_link(&c->adapt, now - c->link_ns,
 					 c->st.tx_bytes - c->link_bytes, c->saturated);

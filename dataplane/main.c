@@ -202,9 +202,13 @@ report(const struct migdp_ctx *ctx, const struct migdp_report *r)
 			probes += a->probes;
 		}
 		json_object_set_new(o, "adaptive", json_pack(
-			"{s:I, s:f, s:f, s:I, s:I}", "bytes_saved", (json_int_t)saved,
+			"{s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:f}", "bytes_saved", (json_int_t)saved,
 			"raw_ms", (double)ns_raw / 1e6, "zstd_ms", (double)ns_zstd / 1e6,
-			"switches", (json_int_t)sw, "probes", (json_int_t)probes));
+			"switches", (json_int_t)sw, "probes", (json_int_t)probes,
+			/* channel 0's model at the end: L, E(raw), E(current) */
+			"link_MBps", ctx->chans[0]->adapt.st.link_rate / 1e6,
+			"raw_MBps", ctx->chans[0]->adapt.st.rate_raw / 1e6,
+			"current_MBps", ctx->chans[0]->adapt.st.rate_cur / 1e6));
 		json_object_set_new(o, "dict", json_pack("{s:b, s:i, s:f}",
 			"on", ctx->cfg->codec_dict != 0, "bytes", (int)r->dict_bytes,
 			"ms", r->dict_ms));
