@@ -53,23 +53,24 @@ page_slot(const struct migdp_chan *c, uint64_t gpa, uint32_t i)
 
 /* How many pages, from the current one (non-zero), to compress as one
  * record: as many as are expected to fill what is left of the frame at
- * the ratio seen so far, within the run of non-zero pages of the current
- * descriptor and the frame's budget of compressed pages. */
+ * the ratio seen so far, within the current descriptor and the frame's
+ * budget of compressed pages (a random-looking page ends it early, see
+ * migdp_codec_encode_run()). */
 static uint32_t
-run_length(struct migdp_chan *c, const uint8_t *page, uint32_t avail)
+run_length(struct migdp_chan *c, uint32_t avail)
 {
 	/* 0.8: a run that overshoots is carried, leaving a hole in this frame. */
-	uint32_t want = (uint32_t)(0.8 * avail * c->zratio / MIGDP_PAGE_SIZE), n;
+	uint32_t want = (uint32_t)(0.8 * avail * c->zratio / MIGDP_PAGE_SIZE);
 
 	want = RTE_MIN(RTE_MAX(want, 1u), MIGDP_ZSTD_MAX_PAGES);
 	if (migdp_wire_data_room(c->flow.mtu) < MIGDP_PAGE_SIZE)
 		want = 1; /* small frames: a page at a time, streamed if need be */
 	want = RTE_MIN(want, c->cur_left);
 	want = RTE_MIN(want, MIGDP_DATA_MAX_ZSTD_PAGES - c->frame_zpages);
-	for (n = 1; n < want; n++)
-		if (migdp_page_is_zero(page + (size_t)n * MIGDP_PAGE_SIZE))
-			break;
-	return n;
+	/* Zero pages inside the run go with it: zstd makes a few bytes of
+	 * each, less than a zero-run record header, and the run stays long
+	 * (pages of one zstd frame compress faster and better together). */
+	return want;
 }
 
 /* A compressed page too large for one small frame becomes a stream
@@ -142,7 +143,7 @@ add_pages(struct migdp_chan *c, struct migdp_data *d, const uint8_t *page,
 	bool tried = false;
 
 	if (c->use_zstd && c->raw_gpa != c->cur_gpa && c->frame_zpages < MIGDP_DATA_MAX_ZSTD_PAGES &&
-	    migdp_codec_encode_run(c->codec, page, run_length(c, page, avail),
+	    migdp_codec_encode_run(c->codec, page, run_length(c, avail),
 				   c->arena + c->arena_used,
 				   MIGDP_ZSTD_MAX_PAGES * MIGDP_PAGE_SIZE, &r, crcs) == 0) {
 		tried = true;
