@@ -10,6 +10,7 @@
 #include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 #include <rte_udp.h>
 
 #include "dp.h"
@@ -151,6 +152,82 @@ migdp_send_msg(struct migdp_ctx *ctx, uint16_t queue,
 	pkts[0] = m;
 	migdp_send_frames(ctx, queue, pkts, 1, ftx, st);
 	return 0;
+}
+
+int
+migdp_ctx_init(struct migdp_ctx *ctx, const struct migdp_config *cfg,
+	       const char *tag)
+{
+	struct migdp_flow *fl = &ctx->ctl_flow;
+	struct migshim_region_info first, last;
+	char name[RTE_RING_NAMESIZE];
+
+	ctx->cfg = cfg;
+	ctx->nch = (uint16_t)cfg->channels.count;
+	ctx->base_port = cfg->local.udp_port;
+	ctx->peer_base_port = cfg->peer.udp_port;
+	ctx->isn = (uint32_t)rte_rand();
+	fl->src_mac = rte_is_zero_ether_addr(&cfg->local.mac) ? ctx->port.mac :
+								cfg->local.mac;
+	ctx->port.mac = fl->src_mac;
+	fl->dst_mac = cfg->peer.mac;
+	fl->src_ip = rte_be_to_cpu_32(cfg->local.ip);
+	fl->dst_ip = rte_be_to_cpu_32(cfg->peer.ip);
+	fl->src_port = cfg->local.udp_port;
+	fl->dst_port = cfg->peer.udp_port;
+	fl->mtu = (uint16_t)cfg->port.mtu;
+	fl->session = cfg->session_id;
+	fl->udp_csum_offload = false;
+	ctx->ctl_loc.ip = fl->src_ip;
+	ctx->ctl_loc.port = fl->src_port;
+	ctx->ctl_loc.session = cfg->role == MIGDP_ROLE_SOURCE ? cfg->session_id : 0;
+	/* One digest value per page of the span of guest memory. */
+	migshim_session_region(ctx->shim, 0, &first);
+	migshim_session_region(ctx->shim, migshim_session_nregions(ctx->shim) - 1,
+			       &last);
+	ctx->base_page = first.gpa >> MIGDP_PAGE_SHIFT;
+	ctx->npages = ((last.gpa + last.size) >> MIGDP_PAGE_SHIFT) - ctx->base_page;
+	ctx->pval = rte_zmalloc("migdp_pval", ctx->npages * sizeof(uint64_t),
+				RTE_CACHE_LINE_SIZE);
+	snprintf(name, sizeof(name), "migdp_ctl_%s", tag);
+	ctx->ctl_inbox = rte_ring_create(name, 1024, (int)rte_socket_id(),
+					 RING_F_SC_DEQ);
+	return ctx->pval == NULL || ctx->ctl_inbox == NULL ? -ENOMEM : 0;
+}
+
+int
+migdp_ctx_channels(struct migdp_ctx *ctx)
+{
+	unsigned i;
+
+	for (i = 0; i < ctx->nch; i++) {
+		ctx->chans[i] = migdp_chan_create(ctx, (uint16_t)i, &ctx->cfg->peer.mac,
+						  ctx->cfg->channels.window);
+		if (ctx->chans[i] == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void
+migdp_ctx_fini(struct migdp_ctx *ctx)
+{
+	unsigned i;
+
+	for (i = 0; i < MIGDP_MAX_CHANNELS; i++) {
+		migdp_chan_free(ctx->chans[i]);
+		ctx->chans[i] = NULL;
+	}
+	if (ctx->ctl_inbox != NULL) {
+		struct rte_mbuf *m;
+
+		while (rte_ring_dequeue(ctx->ctl_inbox, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(ctx->ctl_inbox);
+	}
+	rte_free(ctx->pval);
+	ctx->ctl_inbox = NULL;
+	ctx->pval = NULL;
 }
 
 struct migdp_chan *

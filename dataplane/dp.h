@@ -262,6 +262,18 @@ int migdp_frame_zero_copy(struct migdp_chan *c, struct rte_mbuf *m,
 /** Choose the source channel's builder from the port (once, at creation). */
 void migdp_chan_src_init_zero_copy(struct migdp_chan *c);
 
+/** Set up @p ctx for @p cfg, its port open and its shim session in
+ * ctx->shim: flows, a random first sequence, the page-value table, the
+ * control inbox (named after @p tag, unique per process). @return 0 or
+ * -ENOMEM. */
+int migdp_ctx_init(struct migdp_ctx *ctx, const struct migdp_config *cfg,
+		   const char *tag);
+/** Create the context's channels (after migdp_ctx_init(); a caller that
+ * fixes ctx->isn does so before). @return 0 or -ENOMEM. */
+int migdp_ctx_channels(struct migdp_ctx *ctx);
+/** Free what the two above made (the port and shim are the caller's). */
+void migdp_ctx_fini(struct migdp_ctx *ctx);
+
 /** Allocate and set up channel @p id for the context's role. */
 struct migdp_chan *migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 				     const struct rte_ether_addr *peer_mac,

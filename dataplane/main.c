@@ -300,52 +300,9 @@ notify(struct migshim_session *shim, const struct migdp_report *r)
 static int
 setup_ctx(struct migdp_ctx *ctx, const struct migdp_config *cfg)
 {
-	struct migdp_flow *fl = &ctx->ctl_flow;
-	unsigned i;
-
-	ctx->cfg = cfg;
-	ctx->nch = (uint16_t)cfg->channels.count;
-	ctx->base_port = cfg->local.udp_port;
-	ctx->peer_base_port = cfg->peer.udp_port;
-	ctx->isn = (uint32_t)rte_rand();
-	fl->src_mac = rte_is_zero_ether_addr(&cfg->local.mac) ? ctx->port.mac :
-								cfg->local.mac;
-	ctx->port.mac = fl->src_mac;
-	fl->dst_mac = cfg->peer.mac;
-	fl->src_ip = rte_be_to_cpu_32(cfg->local.ip);
-	fl->dst_ip = rte_be_to_cpu_32(cfg->peer.ip);
-	fl->src_port = cfg->local.udp_port;
-	fl->dst_port = cfg->peer.udp_port;
-	fl->mtu = (uint16_t)cfg->port.mtu;
-	fl->session = cfg->session_id;
-	fl->udp_csum_offload = false;
-	ctx->ctl_loc.ip = fl->src_ip;
-	ctx->ctl_loc.port = fl->src_port;
-	ctx->ctl_loc.session = cfg->role == MIGDP_ROLE_SOURCE ? cfg->session_id : 0;
-	/* One digest value per page of the span of guest memory. */
-	{
-		struct migshim_region_info first, last;
-
-		migshim_session_region(ctx->shim, 0, &first);
-		migshim_session_region(ctx->shim,
-				       migshim_session_nregions(ctx->shim) - 1, &last);
-		ctx->base_page = first.gpa >> MIGDP_PAGE_SHIFT;
-		ctx->npages = ((last.gpa + last.size) >> MIGDP_PAGE_SHIFT) - ctx->base_page;
-		ctx->pval = rte_zmalloc("migdp_pval", ctx->npages * sizeof(uint64_t),
-					RTE_CACHE_LINE_SIZE);
-		if (ctx->pval == NULL)
-			return -1;
-	}
-	ctx->ctl_inbox = rte_ring_create("migdp_ctl_in", 1024, (int)rte_socket_id(),
-					 RING_F_SC_DEQ);
-	if (ctx->ctl_inbox == NULL)
+	if (migdp_ctx_init(ctx, cfg, migdp_role_name(cfg->role)) < 0 ||
+	    migdp_ctx_channels(ctx) < 0)
 		return -1;
-	for (i = 0; i < ctx->nch; i++) {
-		ctx->chans[i] = migdp_chan_create(ctx, (uint16_t)i, &cfg->peer.mac,
-						  cfg->channels.window);
-		if (ctx->chans[i] == NULL)
-			return -1;
-	}
 	return assign_lcores(ctx);
 }
 
@@ -411,10 +368,7 @@ main(int argc, char **argv)
 	report(&ctx, &rep);
 	notify(ctx.shim, &rep);
 out:
-	for (i = 0; i < MIGDP_MAX_CHANNELS; i++)
-		migdp_chan_free(ctx.chans[i]);
-	rte_ring_free(ctx.ctl_inbox);
-	rte_free(ctx.pval);
+	migdp_ctx_fini(&ctx);
 	migdp_port_close(&ctx.port);
 	migshim_session_close(ctx.shim);
 	migshim_server_destroy(srv);

@@ -175,56 +175,28 @@ side_config(struct ch_pair *p, struct ch_side *s, enum migdp_role role)
 	cfg->codec.level = p->p.codec == MIGDP_CODEC_ZSTD ? 1 : 0;
 }
 
-/* What main.c's setup_ctx() and the session start of control.c do. */
+/* The daemon's context set-up (migdp_ctx_init()), with the test's own
+ * first sequence and session, as the session start of control.c fixes them. */
 static int
 side_ctx(struct ch_pair *p, struct ch_side *s)
 {
 	const struct migdp_config *cfg = &s->cfg;
 	struct migdp_ctx *ctx = &s->ctx;
-	struct migdp_flow *fl = &ctx->ctl_flow;
-	struct migshim_region_info first, last;
 	char name[RTE_RING_NAMESIZE];
-	unsigned i;
 
-	ctx->cfg = cfg;
 	ctx->shim = s->fx.ss;
-	ctx->nch = (uint16_t)p->p.nch;
-	ctx->base_port = cfg->local.udp_port;
-	ctx->peer_base_port = cfg->peer.udp_port;
-	ctx->isn = p->p.isn;
-	fl->src_mac = cfg->local.mac;
-	ctx->port.mac = fl->src_mac;
-	fl->dst_mac = cfg->peer.mac;
-	fl->src_ip = rte_be_to_cpu_32(cfg->local.ip);
-	fl->dst_ip = rte_be_to_cpu_32(cfg->peer.ip);
-	fl->src_port = cfg->local.udp_port;
-	fl->dst_port = cfg->peer.udp_port;
-	fl->mtu = (uint16_t)cfg->port.mtu;
-	fl->session = cfg->session_id;
-	ctx->ctl_loc.ip = fl->src_ip;
-	ctx->ctl_loc.port = fl->src_port;
-	ctx->ctl_loc.session = cfg->session_id;
-	migshim_session_region(ctx->shim, 0, &first);
-	migshim_session_region(ctx->shim, migshim_session_nregions(ctx->shim) - 1,
-			       &last);
-	ctx->base_page = first.gpa >> MIGDP_PAGE_SHIFT;
-	ctx->npages = ((last.gpa + last.size) >> MIGDP_PAGE_SHIFT) - ctx->base_page;
-	ctx->pval = rte_zmalloc("ch_pval", ctx->npages * sizeof(uint64_t),
-				RTE_CACHE_LINE_SIZE);
-	snprintf(name, sizeof(name), "ch_ctl%u_%c", pairs_made,
+	snprintf(name, sizeof(name), "%u%c", pairs_made,
 		 cfg->role == MIGDP_ROLE_SOURCE ? 's' : 'd');
-	ctx->ctl_inbox = rte_ring_create(name, 1024, (int)rte_socket_id(),
-					 RING_F_SC_DEQ);
-	s->scratch = rte_malloc("ch_scratch", MIGDP_MAX_FRAME + 64, 64);
-	if (ctx->pval == NULL || ctx->ctl_inbox == NULL || s->scratch == NULL)
+	if (migdp_ctx_init(ctx, cfg, name) < 0)
 		return -ENOMEM;
-	for (i = 0; i < ctx->nch; i++) {
-		ctx->chans[i] = migdp_chan_create(ctx, (uint16_t)i, &cfg->peer.mac,
-						  cfg->channels.window);
-		if (ctx->chans[i] == NULL)
-			return -ENOMEM;
-	}
-	return 0;
+	/* The test's own first sequence; a destination listening to the
+	 * test's one session. */
+	ctx->isn = p->p.isn;
+	ctx->ctl_loc.session = cfg->session_id;
+	s->scratch = rte_malloc("ch_scratch", MIGDP_MAX_FRAME + 64, 64);
+	if (s->scratch == NULL)
+		return -ENOMEM;
+	return migdp_ctx_channels(ctx);
 }
 
 static int
@@ -247,19 +219,7 @@ side_init(struct ch_pair *p, struct ch_side *s, enum migdp_role role)
 static void
 side_release(struct ch_side *s)
 {
-	struct rte_mbuf *m;
-	unsigned i;
-
-	for (i = 0; i < MIGDP_MAX_CHANNELS; i++) {
-		migdp_chan_free(s->ctx.chans[i]);
-		s->ctx.chans[i] = NULL;
-	}
-	if (s->ctx.ctl_inbox != NULL) {
-		while (rte_ring_dequeue(s->ctx.ctl_inbox, (void **)&m) == 0)
-			rte_pktmbuf_free(m);
-		rte_ring_free(s->ctx.ctl_inbox);
-	}
-	rte_free(s->ctx.pval);
+	migdp_ctx_fini(&s->ctx);
 	rte_free(s->scratch);
 }
 
