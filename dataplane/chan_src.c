@@ -19,7 +19,7 @@
 
 /* Next page to send from the ring; false when none is waiting. */
 static bool
-next_page(struct migdp_chan *c)
+next_page(struct migdp_chan *c, bool frame_empty)
 {
 	struct migdp_ctx *ctx = c->ctx;
 
@@ -31,17 +31,36 @@ next_page(struct migdp_chan *c)
 			if (c->ndescs == 0)
 				return false;
 		}
-		const struct migshim_desc *d = &c->descs[c->idesc++];
+		const struct migshim_desc *d = &c->descs[c->idesc];
 
 		if (d->flags & MIGSHIM_DESC_END_OF_ROUND) {
+			/* A round ends with its frame: a page occurs once
+			 * per round, so never twice in one frame, and both
+			 * memory digests see its records in the same order. */
+			if (!frame_empty)
+				return false;
+			c->idesc++;
 			if (d->flags & MIGSHIM_DESC_FINAL)
 				c->final_seen = true;
 			continue;
 		}
+		c->idesc++;
 		c->cur_gpa = d->gpa;
 		c->cur_left = d->npages;
 	}
 	return true;
+}
+
+/* Is there something to send? Pops descriptors when none is in hand. */
+static bool
+pending(struct migdp_chan *c)
+{
+	if (c->cur_left != 0 || c->frag_active || c->zs_active || c->carry_active ||
+	    c->idesc < c->ndescs)
+		return true;
+	c->ndescs = migshim_session_pop(c->ctx->shim, c->id, c->descs, MIGDP_BURST);
+	c->idesc = 0;
+	return c->ndescs > 0;
 }
 
 /* Digest value slot of page @p i after @p gpa. */
@@ -138,14 +157,29 @@ static int
 add_pages(struct migdp_chan *c, struct migdp_data *d, const uint8_t *page,
 	  uint32_t avail)
 {
-	uint32_t crcs[MIGDP_ZSTD_MAX_PAGES], n, i;
+	uint32_t crcs[MIGDP_ZSTD_MAX_PAGES], room = migdp_wire_data_room(c->flow.mtu);
+	uint32_t n = 0, i;
 	struct migdp_rec r;
 	bool tried = false;
 
-	if (c->use_zstd && c->raw_gpa != c->cur_gpa && c->frame_zpages < MIGDP_DATA_MAX_ZSTD_PAGES &&
-	    migdp_codec_encode_run(c->codec, page, run_length(c, avail),
-				   c->arena + c->arena_used,
-				   MIGDP_ZSTD_MAX_PAGES * MIGDP_PAGE_SIZE, &r, crcs) == 0) {
+	if (c->use_zstd && c->raw_gpa != c->cur_gpa && c->frame_zpages < MIGDP_DATA_MAX_ZSTD_PAGES)
+		n = run_length(c, avail);
+	/* A run that compressed to more than a whole frame holds: learn its
+	 * ratio and try once more with what should fit (else the first page
+	 * would go raw and the next page pay for a long run again). */
+	for (i = 0; n > 0 && i < 2; i++) {
+		if (migdp_codec_encode_run(c->codec, page, n, c->arena + c->arena_used,
+					   MIGDP_ZSTD_MAX_PAGES * MIGDP_PAGE_SIZE, &r, crcs) < 0) {
+			n = 0;
+			break;
+		}
+		if (r.type != MIGDP_REC_ZSTD || r.npages == 1 ||
+		    sizeof(struct migdp_rec_hdr) + r.len <= room)
+			break;
+		c->zratio = (double)(r.npages * MIGDP_PAGE_SIZE) / r.len;
+		n = RTE_MAX(1u, (uint32_t)(0.8 * r.npages * (room - sizeof(struct migdp_rec_hdr)) / r.len));
+	}
+	if (n > 0) {
 		tried = true;
 		r.gpa = c->cur_gpa;
 		/* Below MTU ~4200 a page that compresses too little for one
@@ -243,7 +277,7 @@ fill_frame(struct migdp_chan *c, struct migdp_data *d, uint32_t seq)
 			c->frag_active = false;
 			continue;
 		}
-		if (avail == 0 || !next_page(c))
+		if (avail == 0 || !next_page(c, d->nrec == 0))
 			break;
 		page = migshim_session_gpa_to_hva(shim, c->cur_gpa, MIGDP_PAGE_SIZE);
 		n = migdp_zero_run(page, c->cur_left);
@@ -455,13 +489,27 @@ send_new(struct migdp_chan *c, uint64_t now)
 	struct migdp_msg msg = {.type = MIGDP_T_DATA};
 	bool auto_codec = ctx->cfg->codec.method == MIGDP_CODEC_AUTO;
 	bool drained = false, link_bound = false;
+	struct rte_mbuf *bufs[MIGDP_BURST];
+	unsigned nbuf = 0, used = 0;
 	uint16_t n = 0;
 	uint32_t seq;
 	int len;
 
+	/* A burst's buffers at once while bursts go out whole (the last call
+	 * sent one); the ones left go back at the end. */
+	if (c->full_burst && rte_pktmbuf_alloc_bulk(ctx->port.pool, bufs, MIGDP_BURST) == 0)
+		nbuf = MIGDP_BURST;
 	while (n < MIGDP_BURST) {
 		struct rte_mbuf *m;
 
+		/* Nothing in hand and nothing in the ring: not the pacer's
+		 * business (its credit would be spent on no frame, and an
+		 * idle channel would wake for the pacer instead of backing
+		 * off). */
+		if (!pending(c)) {
+			drained = true;
+			break;
+		}
 		if (migdp_tx_window_full(c->tx)) {
 			link_bound = true;
 			break;
@@ -475,7 +523,7 @@ send_new(struct migdp_chan *c, uint64_t now)
 		}
 		/* The buffer first: once fill_frame() took pages from the
 		 * ring, they must leave in this frame. */
-		m = rte_pktmbuf_alloc(ctx->port.pool);
+		m = used < nbuf ? bufs[used++] : rte_pktmbuf_alloc(ctx->port.pool);
 		if (m == NULL)
 			break;
 		struct migdp_codec_choice choice = {0};
@@ -521,6 +569,9 @@ send_new(struct migdp_chan *c, uint64_t now)
 	if (migdp_tx_window_full(c->tx) ||
 	    (!drained && n < MIGDP_BURST && (c->cur_left > 0 || c->idesc < c->ndescs)))
 		c->saturated = true;
+	if (used < nbuf)
+		rte_pktmbuf_free_bulk(bufs + used, nbuf - used);
+	c->full_burst = n == MIGDP_BURST;
 	/* Neither window nor pacing stopped us (nothing to send, the burst
 	 * ended, no buffer): rate samples now measure us, not the path. */
 	if (!link_bound)
@@ -532,6 +583,9 @@ send_new(struct migdp_chan *c, uint64_t now)
 
 /* Resend what the transport says is lost or timed out: a private copy
  * with a fresh timestamp, so the kept frame is never modified in flight. */
+/* With timeouts doubling up to 2 s, some 30 s of refusals. */
+#define MIGDP_MAX_RESENDS 20
+
 static unsigned
 retransmit(struct migdp_chan *c, uint64_t now)
 {
@@ -547,6 +601,14 @@ retransmit(struct migdp_chan *c, uint64_t now)
 
 		if (orig == NULL)
 			continue;
+		/* A frame the peer keeps refusing (not damage on the link,
+		 * which a resend cures): fail rather than resend forever. */
+		if (c->tx->slots[seqs[i] & c->tx->mask].retx >= MIGDP_MAX_RESENDS) {
+			MIGDP_LOG(ERR, "channel %u: frame %u resent %u times, never "
+				  "acknowledged", c->id, seqs[i], MIGDP_MAX_RESENDS);
+			atomic_store(&c->state, MIGDP_CHAN_FAILED);
+			break;
+		}
 		/* Resends are paced too: a burst of them would overflow the
 		 * bottleneck that lost the originals. */
 		if (!migdp_pacer_take(&c->pacer, now, rte_pktmbuf_pkt_len(orig))) {
@@ -577,7 +639,8 @@ send_fin(struct migdp_chan *c, uint64_t now)
 	struct migdp_msg msg = {.type = MIGDP_T_FIN, .tstamp = migdp_tstamp(now)};
 
 	msg.u.fin.end_seq = c->end_seq;
-	msg.u.fin.pages = c->st.pages_zero + c->st.pages_raw + c->st.pages_frag;
+	msg.u.fin.pages = c->st.pages_zero + c->st.pages_raw + c->st.pages_frag +
+			  c->st.pages_zstd;
 	msg.u.fin.zero_pages = c->st.pages_zero;
 	c->fin_sent = true;
 	c->fin_sent_ns = now;

@@ -316,7 +316,8 @@ rate_sample(struct ctl *k, uint64_t now)
 		acked += atomic_load_explicit(&k->ctx->chans[i]->acked_bytes,
 					      memory_order_relaxed);
 	if (k->rate_ns != 0 && now - k->rate_start_ns > 100000000ull) {
-		rate = (acked - k->rate_acked) * 8000000000ull / (now - k->rate_ns);
+		rate = (uint64_t)((double)(acked - k->rate_acked) * 8e9 /
+				  (double)(now - k->rate_ns));
 		k->rep->discovered_bps = RTE_MAX(k->rep->discovered_bps, rate);
 	}
 	if (k->rate_ns == 0)

@@ -93,6 +93,7 @@ struct migdp_chan {
 	struct migdp_adapt adapt;
 	struct migdp_adapt_batch batch; /* of the frame being filled */
 	bool saturated;              /* window or pacing stopped us lately */
+	bool full_burst;             /* the last send sent a whole burst */
 	struct migdp_rec carry;      /* compressed page for the next frame */
 	bool carry_active;
 	uint8_t *carry_buf;          /* its bytes (at most a frame's payload) */

@@ -232,7 +232,8 @@ rec_check(const struct migdp_rec *r)
 			return MIGDP_DROP_REC_FIELD;
 		break;
 	case MIGDP_REC_ZSTD_FRAG:
-		if (r->len == 0 || (uint32_t)r->frag_off + r->len > MIGDP_ZSTREAM_MAX)
+		if (r->len == 0 || (uint32_t)r->frag_off + r->len > MIGDP_ZSTREAM_MAX ||
+		    (r->frag_off == 0 && r->len < sizeof(struct migdp_zstream_hdr)))
 			return MIGDP_DROP_REC_LEN;
 		if (r->npages != 1)
 			return MIGDP_DROP_REC_FIELD;

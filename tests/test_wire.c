@@ -983,6 +983,20 @@ test_v2_records(void)
 	rec_of(1)->npages = rte_cpu_to_be_32(2);
 	refix(frame);
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_REC_FIELD);
+	/* A stream's first piece holds at least the stream header. */
+	{
+		struct migdp_data d;
+		struct migdp_rec r = {.type = MIGDP_REC_ZSTD_FRAG, .npages = 1,
+				      .len = 7, .data = page};
+
+		migdp_data_init(&d, 1500);
+		CU_ASSERT_EQUAL(migdp_data_add(&d, &r), -EINVAL);
+		r.len = 8;
+		CU_ASSERT_EQUAL(migdp_data_add(&d, &r), 0);
+		r.len = 7;
+		r.frag_off = 100;
+		CU_ASSERT_EQUAL(migdp_data_add(&d, &r), 0);
+	}
 }
 
 /* Version-1 framing: a HELLO (so that an old source can be refused with
