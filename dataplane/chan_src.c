@@ -164,28 +164,22 @@ add_pages(struct migdp_chan *c, struct migdp_data *d, const uint8_t *page,
 
 	if (c->use_zstd && c->raw_gpa != c->cur_gpa && c->frame_zpages < MIGDP_DATA_MAX_ZSTD_PAGES)
 		n = run_length(c, avail);
-	/* A run that compressed to more than a whole frame holds: learn its
-	 * ratio and try once more with what should fit (else the first page
-	 * would go raw and the next page pay for a long run again). */
-	for (i = 0; n > 0 && i < 2; i++) {
-		if (migdp_codec_encode_run(c->codec, page, n, c->arena + c->arena_used,
-					   MIGDP_ZSTD_MAX_PAGES * MIGDP_PAGE_SIZE, &r, crcs) < 0) {
-			n = 0;
-			break;
-		}
-		if (r.type != MIGDP_REC_ZSTD || r.npages == 1 ||
-		    sizeof(struct migdp_rec_hdr) + r.len <= room)
-			break;
+	if (n > 0 && migdp_codec_encode_run(c->codec, page, n, c->arena + c->arena_used,
+					    MIGDP_ZSTD_MAX_PAGES * MIGDP_PAGE_SIZE,
+					    &r, crcs) < 0)
+		n = 0;
+	/* A run that compressed to more than a whole frame holds: its first
+	 * page goes raw, and its ratio sizes the next run (measured: trying
+	 * again smaller cost more than it saved). */
+	if (n > 0 && r.type == MIGDP_REC_ZSTD && r.npages > 1 &&
+	    sizeof(struct migdp_rec_hdr) + r.len > room)
 		c->zratio = (double)(r.npages * MIGDP_PAGE_SIZE) / r.len;
-		n = RTE_MAX(1u, (uint32_t)(0.8 * r.npages * (room - sizeof(struct migdp_rec_hdr)) / r.len));
-	}
 	if (n > 0) {
 		tried = true;
 		r.gpa = c->cur_gpa;
 		/* Below MTU ~4200 a page that compresses too little for one
 		 * frame goes raw, in fragments. */
-		if (r.type == MIGDP_REC_ZSTD && sizeof(struct migdp_rec_hdr) + r.len <=
-		    migdp_wire_data_room(c->flow.mtu)) {
+		if (r.type == MIGDP_REC_ZSTD && sizeof(struct migdp_rec_hdr) + r.len <= room) {
 			n = r.npages;
 			for (i = 0; i < n; i++) /* the digest follows what is sent */
 				migdp_mdigest_set(&c->md, page_slot(c, r.gpa, i),
