@@ -674,18 +674,18 @@ src_tick(struct migdp_chan *c, uint64_t now)
 	work = retransmit(c, now) + send_new(c, now);
 	if (now - c->link_ns >= 1000000) { /* the chooser's view of the link */
 		if (cc != NULL) {
-			/* The best bottleneck rate discovered once startup
-			 * filled the pipe (before: unknown, so raw, which lets
-			 * startup find the rate; a compressing sender would
-			 * measure only itself), forgotten slowly (halves in a
-			 * second without a new one): a path's capacity does
-			 * not drop with a moment when the shared machine
-			 * stalls the destination. */
-			if (cc->full_pipe)
-				c->link_best = RTE_MAX(c->link_best * 0.9993,
-						       (double)migdp_cc_btlbw_bps(cc));
-			if (c->link_best > 0)
-				migdp_adapt_set_link(&c->adapt, (uint64_t)(c->link_best / 8));
+			/* The session's discovered rate (what the peer
+			 * acknowledged per 100 ms, all channels: see
+			 * rate_sample() in control.c), this channel's share;
+			 * unknown (raw, which lets the rate show) until the
+			 * first window. Not the channel's own btlbw: a max over
+			 * its own samples, it caught the bursts a shaper lets
+			 * through and, with channels sharing a path, their
+			 * moments alone on it (3x a 1 Gb/s tbf seen). */
+			uint64_t bps = atomic_load_explicit(&c->ctx->discovered_bps,
+							    memory_order_relaxed);
+
+			migdp_adapt_set_link(&c->adapt, bps / 8 / c->ctx->nch);
 		} else {
 			migdp_adapt_link(&c->adapt, now - c->link_ns,
 					 c->st.tx_bytes - c->link_bytes, c->saturated);

@@ -319,6 +319,8 @@ rate_sample(struct ctl *k, uint64_t now)
 		rate = (uint64_t)((double)(acked - k->rate_acked) * 8e9 /
 				  (double)(now - k->rate_ns));
 		k->rep->discovered_bps = RTE_MAX(k->rep->discovered_bps, rate);
+		atomic_store_explicit(&k->ctx->discovered_bps, k->rep->discovered_bps,
+				      memory_order_relaxed);
 	}
 	if (k->rate_ns == 0)
 		k->rate_start_ns = now;

@@ -106,7 +106,6 @@ struct migdp_chan {
 	uint32_t zs_len, zs_off, zs_first_seq;
 	double zratio;               /* recent compression ratio (EWMA) */
 	uint64_t link_ns, link_bytes; /* last link sample */
-	double link_best;            /* bits/s: the chooser's view of the path */
 	uint64_t vt_base_page;       /* destination: page number of vt[0] */
 	struct migdp_lstats st;
 	uint64_t wake_ns;            /* work due then (pacing): sleep no longer */
@@ -160,6 +159,7 @@ struct migdp_ctx {
 	/* Published. */
 	_Atomic bool quit;            /* every lcore stops */
 	_Atomic uint64_t last_heard_ns; /* any valid frame from the peer */
+	_Atomic uint64_t discovered_bps; /* the session's path rate so far */
 };
 
 /** Nanoseconds from the TSC. */
