@@ -685,7 +685,15 @@ src_tick(struct migdp_chan *c, uint64_t now)
 			uint64_t bps = atomic_load_explicit(&c->ctx->discovered_bps,
 							    memory_order_relaxed);
 
-			migdp_adapt_set_link(&c->adapt, bps / 8 / c->ctx->nch);
+			/* ...and only while the path holds this channel back
+			 * (window or pacing, within the last 500 ms): a channel
+			 * busy compressing measures itself, so the path then
+			 * counts as unknown and the chooser tries raw again
+			 * (which shows a fast path for what it is). */
+			if (c->saturated)
+				c->path_bound_ns = now;
+			migdp_adapt_set_link(&c->adapt, now - c->path_bound_ns < 500000000ull ?
+					     bps / 8 / c->ctx->nch : 0);
 		} else {
 			migdp_adapt_link(&c->adapt, now - c->link_ns,
 					 c->st.tx_bytes - c->link_bytes, c->saturated);

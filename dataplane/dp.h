@@ -106,6 +106,7 @@ struct migdp_chan {
 	uint32_t zs_len, zs_off, zs_first_seq;
 	double zratio;               /* recent compression ratio (EWMA) */
 	uint64_t link_ns, link_bytes; /* last link sample */
+	uint64_t path_bound_ns;      /* the path last held the channel back */
 	uint64_t vt_base_page;       /* destination: page number of vt[0] */
 	struct migdp_lstats st;
 	uint64_t wake_ns;            /* work due then (pacing): sleep no longer */

@@ -87,7 +87,6 @@ struct migdp_adapt_stats {
 	uint64_t ns_raw, ns_zstd;
 	uint64_t batches_raw, batches_zstd;
 	uint64_t probes, switches;
-	uint64_t outliers;  /**< CPU samples set aside (lcore descheduled) */
 	struct migdp_codec_choice cur; /**< current choice */
 	double link_rate;   /**< L in bytes/s, 0: unknown */
 	double rate_raw;    /**< E(raw) */
@@ -99,7 +98,6 @@ struct migdp_adapt_est {
 	double cpu;   /**< guest bytes/s */
 	double ratio; /**< guest bytes / payload bytes */
 	uint64_t n;   /**< batches measured */
-	unsigned slow; /**< outliers in a row (set aside) */
 };
 
 /** A channel's chooser. Fields are private but for @c st. */
