@@ -677,6 +677,7 @@ main(int argc, char **argv)
 		 test_retransmit_zero_copy},
 		{"a frame resent after the destination completed is acknowledged",
 		 test_ack_after_complete},
+		{"a frame ends with its round", test_round_ends_frame},
 		{NULL, NULL},
 	};
 

@@ -40,5 +40,6 @@ void test_roundtrip_lcores(void);
 void test_retransmit_copy(void);
 void test_retransmit_zero_copy(void);
 void test_ack_after_complete(void);
+void test_round_ends_frame(void);
 
 #endif

@@ -468,3 +468,49 @@ test_ack_after_complete(void)
 	CU_ASSERT(memcmp(ch_dst_page(p, GPA(2)), ch_src_page(p, GPA(2)), PG) == 0);
 	ch_pair_free(p);
 }
+
+/*
+ * A frame ends with its round: the same page dirtied in two rounds, both
+ * rounds in the ring before the channel looks, goes out in two frames (a
+ * page is never twice in one frame, so the two memory digests follow its
+ * records in the same order), and both sides end with equal digests.
+ */
+void
+test_round_ends_frame(void)
+{
+	const uint64_t g = GPA(8), h = GPA(9);
+	struct ch_pair *p = raw_pair(MIGDP_OFF);
+	struct rte_mbuf *f[4];
+	struct migdp_frame fr;
+	uint8_t buf[MIGDP_MAX_FRAME];
+	unsigned n, i, ndata = 0;
+
+	CU_ASSERT_FATAL(p != NULL);
+	fill_random(ch_src_page(p, g), 1);
+	fill_random(ch_src_page(p, h), 2);
+	CU_ASSERT(ch_push(p, g, 1) == 0 && ch_end_round(p, 1, false) == 0);
+	CU_ASSERT(ch_push(p, g, 1) == 0 && ch_push(p, h, 1) == 0 &&
+		  ch_end_round(p, 2, true) == 0);
+	ch_poll_src(p, 0);
+	n = ch_take(p, true, 1, f, 4);
+	for (i = 0; i < n; i++) {
+		const uint8_t *b = ch_read(f[i], 0, rte_pktmbuf_pkt_len(f[i]), buf);
+		struct migdp_local loc = {.ip = RTE_IPV4(198, 18, 0, 2), .port = 47001,
+					  .session = CH_SESSION};
+
+		CU_ASSERT_EQUAL_FATAL(migdp_wire_parse(b, rte_pktmbuf_pkt_len(f[i]),
+						       &loc, 0, &fr), MIGDP_DROP_NONE);
+		/* Round 1: g alone (a frame has room for a page more);
+		 * round 2: g and h, in a frame of their own. */
+		if (fr.msg.type == MIGDP_T_DATA)
+			CU_ASSERT_EQUAL(fr.nrecords, ndata++ == 0 ? 1 : 2);
+		ch_send(p, 1, f[i]);
+	}
+	CU_ASSERT_EQUAL(ndata, 2);
+	CU_ASSERT_EQUAL_FATAL(ch_run(p, 10000), 0);
+	CU_ASSERT(memcmp(ch_dst_page(p, g), ch_src_page(p, g), PG) == 0);
+	CU_ASSERT(memcmp(ch_dst_page(p, h), ch_src_page(p, h), PG) == 0);
+	CU_ASSERT_EQUAL(ch_src_chan(p, 0)->digest.sum, ch_dst_chan(p, 0)->digest.sum);
+	CU_ASSERT_EQUAL(ch_dst_chan(p, 0)->digest.pages, 2);
+	ch_pair_free(p);
+}
