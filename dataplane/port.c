@@ -98,6 +98,7 @@ migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
 	struct rte_eth_link link;
 	char pool_name[RTE_MEMPOOL_NAMESIZE];
 	unsigned waited = 0;
+	bool restart;
 
 	uint16_t q, nrx, ntx;
 	int ret, socket;
@@ -173,12 +174,17 @@ migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
 	}
 	/* A memif client cannot connect before its server listens, and a
 	 * failed attempt may leave it idle: start, wait a little for the
-	 * link, otherwise stop and try again, until link_ms. */
+	 * link, otherwise stop and try again, until link_ms. Only a client
+	 * restarts: a server that restarts drops a client that has just
+	 * connected and, seeing its link up, stopped trying (seen here: the
+	 * server's link still down after 60 s). */
+	restart = strstr(cfg->port.device, "role=client") != NULL;
 	for (;;) {
 		unsigned t;
 
 		ret = rte_eth_dev_start(p->id);
-		for (t = 0; ret == 0 && t < 2000; t += 10) {
+		for (t = 0; ret == 0 && (t < 2000 || !restart) && waited + t < link_ms;
+		     t += 10) {
 			memset(&link, 0, sizeof(link));
 			rte_eth_link_get_nowait(p->id, &link);
 			if (link.link_status == RTE_ETH_LINK_UP)
