@@ -263,6 +263,11 @@ int migdp_frame_zero_copy(struct migdp_chan *c, struct rte_mbuf *m,
 			  const struct migdp_msg *msg, struct migdp_data *d);
 /** Choose the source channel's builder from the port (once, at creation). */
 void migdp_chan_src_init_zero_copy(struct migdp_chan *c);
+/** A private one-segment copy of kept frame @p orig to resend, its raw
+ * pages and fragments read again with fresh CRCs (zero-copy frames point
+ * into guest memory); NULL without a buffer. */
+struct rte_mbuf *migdp_frame_copy_for_resend(struct migdp_chan *c,
+					     const struct rte_mbuf *orig);
 
 /** Set up @p ctx for @p cfg, its port open and its shim session in
  * ctx->shim: flows, a random first sequence, the page-value table, the
