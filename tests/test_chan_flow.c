@@ -281,6 +281,25 @@ send_page(struct ch_pair *p, uint64_t gpa, uint64_t round)
 	CU_ASSERT(memcmp(ch_dst_page(p, gpa), ch_src_page(p, gpa), PG) == 0);
 }
 
+/* Page @p g holds @p a0, sent and acknowledged; then version @p a is
+ * pushed as round 2 and the one frame the source built for it taken off
+ * the wire (the source keeps it for retransmission). */
+static struct rte_mbuf *
+second_version(struct ch_pair *p, uint64_t g, uint8_t *a0, uint8_t *a)
+{
+	struct rte_mbuf *f = NULL;
+
+	fill_random(a0, 1);
+	fill_random(a, 2);
+	memcpy(ch_src_page(p, g), a0, PG);
+	send_page(p, g, 1);
+	memcpy(ch_src_page(p, g), a, PG);
+	CU_ASSERT(ch_push(p, g, 1) == 0 && ch_end_round(p, 2, false) == 0);
+	ch_poll_src(p, 0);
+	CU_ASSERT_EQUAL(ch_take(p, true, 1, &f, 1), 1);
+	return f;
+}
+
 /*
  * The source channel builds a frame by copy and keeps it; a retransmission
  * is a copy of that frame with a fresh timestamp. What the code does:
@@ -302,16 +321,9 @@ test_retransmit_copy(void)
 	struct rte_mbuf *f, *bad;
 
 	CU_ASSERT_FATAL(p != NULL);
-	fill_random(a0, 1);
-	fill_random(a, 2);
-	memcpy(ch_src_page(p, g), a0, PG);
-	send_page(p, g, 1);
-
 	/* Version A, its first copy damaged on the way. */
-	memcpy(ch_src_page(p, g), a, PG);
-	CU_ASSERT(ch_push(p, g, 1) == 0 && ch_end_round(p, 2, false) == 0);
-	ch_poll_src(p, 0);
-	CU_ASSERT_EQUAL_FATAL(ch_take(p, true, 1, &f, 1), 1);
+	f = second_version(p, g, a0, a);
+	CU_ASSERT_FATAL(f != NULL);
 	/* The source still holds this mbuf: damage a copy of it. */
 	bad = rte_pktmbuf_copy(f, p->src.ctx.port.pool, 0, UINT32_MAX);
 	CU_ASSERT_FATAL(bad != NULL);
@@ -369,17 +381,10 @@ test_retransmit_zero_copy(void)
 	CU_ASSERT_FATAL(p != NULL);
 	c = ch_src_chan(p, 0);
 	CU_ASSERT_FATAL(c->ctx->port.tx_zero_copy);
-	fill_random(a0, 1);
-	fill_random(a, 2);
 	fill_random(b, 3);
-	memcpy(ch_src_page(p, g), a0, PG);
-	send_page(p, g, 1);
-
 	/* Version A built zero-copy; the guest writes B before it leaves. */
-	memcpy(ch_src_page(p, g), a, PG);
-	CU_ASSERT(ch_push(p, g, 1) == 0 && ch_end_round(p, 2, false) == 0);
-	ch_poll_src(p, 0);
-	CU_ASSERT_EQUAL_FATAL(ch_take(p, true, 1, &f, 1), 1);
+	f = second_version(p, g, a0, a);
+	CU_ASSERT_FATAL(f != NULL);
 	CU_ASSERT_EQUAL(f->nb_segs, 2); /* headers + the page, not copied */
 	memcpy(ch_src_page(p, g), b, PG);
 	ch_send(p, 1, f);
