@@ -201,7 +201,7 @@ guest_alloc(struct guest *g, const struct opts *o, struct result *r)
 			    "(reserve them in /proc/sys/vm/nr_hugepages)",
 			    (unsigned long long)(g->size / hp),
 			    (unsigned long long)(hp >> 10), (unsigned long long)nfree);
-	g->fd = memfd_create("migguest-ram", MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
+	g->fd = memfd_create("migguest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING | (huge ? MFD_HUGETLB : 0));
 	if (g->fd < 0 || ftruncate(g->fd, (off_t)g->size) < 0)
 		return fail(r, "guest RAM: %s", strerror(errno));
 	g->mem = mmap(NULL, g->size, PROT_READ | PROT_WRITE,

@@ -136,7 +136,7 @@ bench_session(const struct opts *o, double *secs, uint64_t *pages,
 						  .ring_size = o->ring};
 		struct migshim_client *c = migshim_client_create(&p);
 		struct migshim_desc d;
-		int fd = memfd_create("bench-guest", 0);
+		int fd = memfd_create("bench-guest", MFD_ALLOW_SEALING);
 		uint64_t seq = 0;
 		char err[256];
 

@@ -17,11 +17,13 @@
 struct client_region {
 	int fd;
 	uint64_t offset, gpa, size;
+	uint32_t flags;
 };
 
 struct migshim_client {
 	/* Set at creation. */
 	struct migshim_client_params p;
+	char name[MIGSHIM_NAME_LEN];
 	unsigned block_shift;
 	int ctrl_fd;
 	void *ctrl;
@@ -48,6 +50,7 @@ migshim_event_name(uint32_t type)
 		[MIGSHIM_EV_COMPLETED] = "completed",
 		[MIGSHIM_EV_FAILED] = "failed",
 		[MIGSHIM_EV_RESUME] = "resume",
+		[MIGSHIM_EV_ROUND] = "round",
 	};
 	return type < MIGSHIM_EV_MAX ? names[type] : "unknown";
 }
@@ -68,6 +71,13 @@ migshim_client_create(const struct migshim_client_params *in)
 	if (c == NULL)
 		return NULL;
 	c->p = *in;
+	if (in->name != NULL && strlen(in->name) >= sizeof(c->name)) {
+		free(c);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", in->name ? in->name : "");
+	c->p.name = c->name;
 	c->p.nrings = in->nrings ? in->nrings : 1;
 	c->p.ring_size = in->ring_size ? in->ring_size : MIGSHIM_DEFAULT_RING_SIZE;
 	c->p.event_ring_size = in->event_ring_size ? in->event_ring_size :
@@ -106,9 +116,9 @@ err:
 	return NULL;
 }
 
-int
-migshim_client_add_region(struct migshim_client *c, int fd, uint64_t offset,
-			  uint64_t gpa, uint64_t size)
+static int
+add_region(struct migshim_client *c, int fd, uint64_t offset, uint64_t gpa,
+	   uint64_t size, uint32_t flags)
 {
 	int dup_fd;
 
@@ -119,9 +129,34 @@ migshim_client_add_region(struct migshim_client *c, int fd, uint64_t offset,
 	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (dup_fd < 0)
 		return -EBADF;
+	/* Where sealing is allowed (a memfd made with MFD_ALLOW_SEALING),
+	 * the region can no longer shrink under migdp. */
+	(void)fcntl(dup_fd, F_ADD_SEALS, F_SEAL_SHRINK);
 	c->regions[c->nregions++] = (struct client_region){
-		.fd = dup_fd, .offset = offset, .gpa = gpa, .size = size};
+		.fd = dup_fd, .offset = offset, .gpa = gpa, .size = size,
+		.flags = flags};
 	return 0;
+}
+
+int
+migshim_client_add_region(struct migshim_client *c, int fd, uint64_t offset,
+			  uint64_t gpa, uint64_t size)
+{
+	return add_region(c, fd, offset, gpa, size, 0);
+}
+
+int
+migshim_client_add_device_state(struct migshim_client *c, int fd,
+				uint64_t offset, uint64_t gpa, uint64_t size)
+{
+	unsigned i;
+
+	if (c->sock >= 0)
+		return -EISCONN;
+	for (i = 0; i < c->nregions; i++)
+		if (c->regions[i].flags & MIGSHIM_REGION_DEVICE_STATE)
+			return -EEXIST;
+	return add_region(c, fd, offset, gpa, size, MIGSHIM_REGION_DEVICE_STATE);
 }
 
 static int
@@ -150,11 +185,14 @@ send_hello(struct migshim_client *c)
 	h.max_run_pages = c->p.max_run_pages;
 	h.block_pages = c->p.block_pages;
 	h.ctrl_size = c->ctrl_size;
+	if (c->p.name != NULL)
+		snprintf(h.name, sizeof(h.name), "%s", c->p.name);
 	fds[0] = c->ctrl_fd;
 	for (i = 0; i < c->nregions; i++) {
 		h.regions[i].gpa = c->regions[i].gpa;
 		h.regions[i].size = c->regions[i].size;
 		h.regions[i].offset = c->regions[i].offset;
+		h.regions[i].flags = c->regions[i].flags;
 		fds[1 + i] = c->regions[i].fd;
 	}
 	memset(u.buf, 0, sizeof(u.buf));

@@ -44,7 +44,13 @@ extern "C" {
 /** Largest ring (entries) accepted by either side. */
 #define MIGSHIM_MAX_RING_SIZE (1u << 20)
 /** Handoff protocol version; bumped on any incompatible change. */
-#define MIGSHIM_PROTO_VERSION 1
+#define MIGSHIM_PROTO_VERSION 2
+/** Longest VM name given at connect, NUL included. */
+#define MIGSHIM_NAME_LEN 32
+/** Region flag: the region holds the VM's device state (an opaque blob
+ * sent in the final round, after the last dirty pages), not guest RAM. At
+ * most one per session. */
+#define MIGSHIM_REGION_DEVICE_STATE 0x1u
 
 /* ------------------------------------------------------------------------ */
 /** @name Descriptors and events */
@@ -69,11 +75,26 @@ struct migshim_desc {
 /** Events sent by migdp (server) to the hypervisor (client). */
 enum migshim_event_type {
 	MIGSHIM_EV_NONE = 0,
-	MIGSHIM_EV_PAUSE = 1,     /**< pause the VM now (switchover) */
+	/** Source: pause the VM now (switchover); push the final dirty set and
+	 * end round @c arg (not final), then the device state's pages and end
+	 * round @c arg + 1 as final. */
+	MIGSHIM_EV_PAUSE = 1,
 	MIGSHIM_EV_THROTTLE = 2,  /**< throttle vCPUs by @c value percent */
-	MIGSHIM_EV_COMPLETED = 3, /**< migration committed; source may stop */
-	MIGSHIM_EV_FAILED = 4,    /**< migration failed; @c reason says why */
-	MIGSHIM_EV_RESUME = 5,    /**< destination: resume the VM */
+	/** Committed. Source: the VM now runs at the destination, stop it
+	 * (@c value 1: the destination confirmed; 0: "go" was sent but its
+	 * confirmation never came: handed over all the same, never resume).
+	 * Destination (one-shot migrations without RESUME): @c value 1 when
+	 * the memory was verified. */
+	MIGSHIM_EV_COMPLETED = 3,
+	/** Failed before the commit; @c reason says why. Source: the VM
+	 * runs on (resume it if paused). Destination: discard the VM. */
+	MIGSHIM_EV_FAILED = 4,
+	/** Destination: everything arrived and was verified, the source let
+	 * its VM go: resume the VM now (@c value 1: verified). */
+	MIGSHIM_EV_RESUME = 5,
+	/** Source, pre-copy: harvest the dirty log now, push what it holds
+	 * and end round @c arg (not final). */
+	MIGSHIM_EV_ROUND = 6,
 	MIGSHIM_EV_MAX
 };
 
@@ -204,6 +225,7 @@ struct migshim_client_params {
 	uint32_t event_ring_size; /**< entries of the event ring; default 64 */
 	uint32_t max_run_pages;   /**< longest descriptor; default 512 */
 	uint32_t block_pages;     /**< ring partition block; default 512 (2 MiB) */
+	const char *name;         /**< the VM's name (< MIGSHIM_NAME_LEN), or NULL */
 };
 
 struct migshim_client;
@@ -214,11 +236,21 @@ struct migshim_client *
 migshim_client_create(const struct migshim_client_params *p);
 
 /** Register a guest RAM region to hand over at connect time. @p fd stays
- * owned by the caller (it is duplicated). Layout checks are the server's:
+ * owned by the caller (it is duplicated). A memfd is sealed against
+ * shrinking (F_SEAL_SHRINK) when it allows sealing: the server refuses a
+ * memfd that could shrink under migdp's mapping (a SIGBUS there). Layout checks are the server's:
  * a bad layout is refused at connect with the server's reason.
  * @return 0, -EBADF, -ENOSPC (MIGSHIM_MAX_REGIONS reached) or -EISCONN. */
 int migshim_client_add_region(struct migshim_client *c, int fd,
 			      uint64_t offset, uint64_t gpa, uint64_t size);
+
+/** Register the region that holds the VM's device state (see
+ * MIGSHIM_REGION_DEVICE_STATE): the hypervisor writes the blob there when
+ * paused and pushes its pages in the final round. Same rules as
+ * migshim_client_add_region(); -EEXIST if one is registered already. */
+int migshim_client_add_device_state(struct migshim_client *c, int fd,
+				    uint64_t offset, uint64_t gpa,
+				    uint64_t size);
 
 /** Connect to migdp at @p socket_path, hand over the regions and the ring
  * area, and wait up to @p timeout_ms (-1: forever) for the verdict.
@@ -315,6 +347,7 @@ struct migshim_region_info {
 	uint64_t gpa;
 	uint64_t size;
 	void *hva; /**< start of the mapping in this process */
+	uint32_t flags; /**< MIGSHIM_REGION_* */
 };
 
 struct migshim_server;
@@ -352,6 +385,8 @@ unsigned migshim_session_nrings(const struct migshim_session *ss);
 unsigned migshim_session_nregions(const struct migshim_session *ss);
 /** Role this session was accepted for. */
 enum migshim_role migshim_session_role(const struct migshim_session *ss);
+/** The VM's name given by the hypervisor ("" if none). */
+const char *migshim_session_name(const struct migshim_session *ss);
 /** Pages per partition block (power of two) chosen by the client. */
 uint32_t migshim_session_block_pages(const struct migshim_session *ss);
 

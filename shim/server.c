@@ -3,6 +3,7 @@
  * RAM, pop and check descriptors, send events. Nothing the hypervisor sends
  * (message, layout, ring contents) is trusted before it is checked. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdalign.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@ struct migshim_server {
 struct session_region {
 	uint64_t gpa, size;
 	uint8_t *hva;
+	uint32_t flags;
 };
 
 /* Owned by the consumer thread of one ring. */
@@ -43,6 +45,7 @@ struct migshim_session {
 	enum migshim_role role;
 	unsigned nregions, nrings, block_shift;
 	uint32_t block_pages;
+	char name[MIGSHIM_NAME_LEN];
 	struct session_region regions[MIGSHIM_MAX_REGIONS]; /* sorted by gpa */
 	void *ctrl;
 	size_t ctrl_size;
@@ -156,7 +159,8 @@ check_hello(struct migshim_server *s, const struct migshim_hello *h,
 	struct migshim_wire_region sorted[MIGSHIM_MAX_REGIONS];
 	size_t stride, ev_off, need;
 	struct stat st;
-	unsigned i;
+	unsigned i, ndev = 0;
+	int seals;
 
 	if (h->magic != MIGSHIM_HELLO_MAGIC)
 		return refuse(s, EPROTO, "bad handoff magic 0x%08x", h->magic);
@@ -215,7 +219,25 @@ check_hello(struct migshim_server *s, const struct migshim_hello *h,
 				      "region %u: file is %lld bytes, region needs %llu",
 				      i, (long long)st.st_size,
 				      (unsigned long long)(r->offset + r->size));
+		/* A memfd that may shrink would fault (SIGBUS) in migdp's
+		 * mapping; a hugetlbfs or tmpfs file cannot be sealed and is
+		 * the hypervisor's to keep whole. */
+		seals = fcntl(fds[1 + i], F_GET_SEALS);
+		if (seals >= 0 && !(seals & F_SEAL_SHRINK))
+			return refuse(s, EPERM,
+				      "region %u: memfd not sealed against shrinking "
+				      "(create it with MFD_ALLOW_SEALING)", i);
+		if (r->flags & ~MIGSHIM_REGION_DEVICE_STATE || r->reserved != 0)
+			return refuse(s, EINVAL, "region %u: unknown flags 0x%x", i,
+				      r->flags);
+		ndev += (r->flags & MIGSHIM_REGION_DEVICE_STATE) != 0;
 	}
+	if (ndev > 1)
+		return refuse(s, EINVAL, "%u device-state regions, at most one", ndev);
+	if (ndev == h->nregions)
+		return refuse(s, EINVAL, "no guest RAM region, only device state");
+	if (memchr(h->name, '\0', sizeof(h->name)) == NULL)
+		return refuse(s, EINVAL, "VM name not NUL-terminated");
 	memcpy(sorted, h->regions, h->nregions * sizeof(sorted[0]));
 	qsort(sorted, h->nregions, sizeof(sorted[0]), cmp_region);
 	for (i = 1; i < h->nregions; i++)
@@ -249,6 +271,7 @@ map_session(struct migshim_server *s, const struct migshim_hello *h,
 	ss->role = s->role;
 	ss->nrings = h->nrings;
 	ss->block_pages = h->block_pages;
+	memcpy(ss->name, h->name, sizeof(ss->name));
 	ss->block_shift = (unsigned)__builtin_ctz(h->block_pages) +
 			  MIGSHIM_PAGE_SHIFT;
 	ss->sock = -1;
@@ -268,7 +291,7 @@ map_session(struct migshim_server *s, const struct migshim_hello *h,
 		/* Insertion keeps the table sorted by gpa. */
 		for (j = ss->nregions; j > 0 && ss->regions[j - 1].gpa > r->gpa; j--)
 			ss->regions[j] = ss->regions[j - 1];
-		ss->regions[j] = (struct session_region){r->gpa, r->size, p};
+		ss->regions[j] = (struct session_region){r->gpa, r->size, p, r->flags};
 		ss->nregions++;
 	}
 	ss->ctrl_size = migshim_layout(h->nrings, h->ring_size,
@@ -416,7 +439,14 @@ migshim_session_region(const struct migshim_session *ss, unsigned i,
 	out->gpa = ss->regions[i].gpa;
 	out->size = ss->regions[i].size;
 	out->hva = ss->regions[i].hva;
+	out->flags = ss->regions[i].flags;
 	return 0;
+}
+
+const char *
+migshim_session_name(const struct migshim_session *ss)
+{
+	return ss->name;
 }
 
 /* Region holding gpa, by binary search, or NULL. */

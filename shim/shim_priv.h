@@ -24,6 +24,8 @@ struct migshim_wire_region {
 	uint64_t gpa;
 	uint64_t size;
 	uint64_t offset;
+	uint32_t flags; /* MIGSHIM_REGION_* */
+	uint32_t reserved;
 };
 
 /* Client -> server, once, on a SOCK_SEQPACKET connection. */
@@ -38,9 +40,10 @@ struct migshim_hello {
 	uint32_t max_run_pages;
 	uint32_t block_pages;
 	uint64_t ctrl_size;
+	char name[MIGSHIM_NAME_LEN];
 	struct migshim_wire_region regions[MIGSHIM_MAX_REGIONS];
 };
-static_assert(sizeof(struct migshim_hello) == 40 + 24 * MIGSHIM_MAX_REGIONS,
+static_assert(sizeof(struct migshim_hello) == 40 + MIGSHIM_NAME_LEN + 32 * MIGSHIM_MAX_REGIONS,
 	      "hello layout");
 
 /* Server -> client, once: the verdict. */

@@ -90,7 +90,7 @@ side_memory(struct ch_pair *p, struct ch_side *s, enum migshim_role role)
 	for (i = 0; i < p->p.nregions; i++) {
 		const struct ch_region *r = &p->p.regions[i];
 
-		s->fd[i] = memfd_create("ch-guest", MFD_CLOEXEC);
+		s->fd[i] = memfd_create("ch-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (s->fd[i] < 0 || ftruncate(s->fd[i], (off_t)r->size) < 0)
 			return -errno;
 		s->mem[i] = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED,

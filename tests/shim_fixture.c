@@ -20,7 +20,7 @@ fx_pattern(unsigned seed, size_t i)
 int
 fx_memfd(size_t size, unsigned seed)
 {
-	int fd = memfd_create("fx-guest", MFD_CLOEXEC);
+	int fd = memfd_create("fx-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	unsigned char *p;
 	size_t i;
 
@@ -74,9 +74,10 @@ fx_handoff(struct fx *f, enum migshim_role role,
 	if (f->cl == NULL)
 		return -errno;
 	for (i = 0; i < n; i++)
-		if (migshim_client_add_region(f->cl, regions[i].fd,
-					      regions[i].offset, regions[i].gpa,
-					      regions[i].size) < 0)
+		if ((regions[i].flags & MIGSHIM_REGION_DEVICE_STATE ?
+		     migshim_client_add_device_state : migshim_client_add_region)(
+			    f->cl, regions[i].fd, regions[i].offset, regions[i].gpa,
+			    regions[i].size) < 0)
 			return -ENOSPC;
 	pthread_create(&t, NULL, accept_thread, f);
 	f->connect_ret = migshim_client_connect(f->cl, f->path, 5000, f->err,

@@ -11,6 +11,7 @@
 struct fx_region {
 	int fd;
 	uint64_t offset, gpa, size;
+	uint32_t flags; /* MIGSHIM_REGION_DEVICE_STATE: the device-state region */
 };
 
 struct fx {

@@ -2,6 +2,7 @@
 /* Region handoff between real processes over a Unix socket, every bad
  * layout refused with its reason and nothing mapped, events both ways. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +326,56 @@ test_events(void)
 	close(r.fd);
 }
 
+/* The VM's name and the device-state region reach the server; a memfd
+ * that may still shrink is refused (migdp would SIGBUS on its mapping). */
+static void
+test_name_device_state_seals(void)
+{
+	struct migshim_client_params p = {.name = "guest-7"};
+	struct fx_region r[2] = {
+		{.fd = fx_memfd(2 * MB, 0), .size = 2 * MB},
+		{.fd = fx_memfd(1 * MB, 1), .gpa = 1ull << 40, .size = 1 * MB,
+		 .flags = MIGSHIM_REGION_DEVICE_STATE},
+	};
+	struct migshim_region_info ri;
+	struct fx f;
+	int fd;
+
+	CU_ASSERT_EQUAL_FATAL(fx_handoff(&f, MIGSHIM_ROLE_SOURCE, &p, r, 2, 0), 0);
+	CU_ASSERT_STRING_EQUAL(migshim_session_name(f.ss), "guest-7");
+	CU_ASSERT_EQUAL(migshim_session_region(f.ss, 0, &ri), 0);
+	CU_ASSERT_EQUAL(ri.flags, 0);
+	CU_ASSERT_EQUAL(migshim_session_region(f.ss, 1, &ri), 0);
+	CU_ASSERT_EQUAL(ri.flags, MIGSHIM_REGION_DEVICE_STATE);
+	CU_ASSERT_EQUAL(ri.gpa, 1ull << 40);
+	/* The client sealed the memfd: it can no longer shrink. */
+	CU_ASSERT_TRUE(fcntl(r[0].fd, F_GET_SEALS) & F_SEAL_SHRINK);
+	CU_ASSERT_NOT_EQUAL(ftruncate(r[0].fd, 4096), 0);
+	CU_ASSERT_EQUAL(migshim_client_add_device_state(f.cl, r[1].fd, 0, 0, MB),
+			-EISCONN);
+	fx_done(&f);
+	/* Only device state: no guest RAM. */
+	CU_ASSERT_NOT_EQUAL(fx_handoff(&f, MIGSHIM_ROLE_SOURCE, &p, &r[1], 1, 0), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.err, "only device state"));
+	fx_done(&f);
+	/* A memfd made without MFD_ALLOW_SEALING cannot be sealed. */
+	fd = memfd_create("fx-unsealed", MFD_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, MB) == 0);
+	r[0] = (struct fx_region){.fd = fd, .size = MB};
+	CU_ASSERT_NOT_EQUAL(fx_handoff(&f, MIGSHIM_ROLE_SOURCE, &p, r, 1, 0), 0);
+	CU_ASSERT_EQUAL(f.connect_ret, -EPERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.err, "not sealed against shrinking"));
+	fx_done(&f);
+	close(fd);
+	close(r[1].fd);
+	/* A name too long for the handoff. */
+	p.name = "a-name-longer-than-thirty-one-bytes";
+	p.role = MIGSHIM_ROLE_SOURCE;
+	errno = 0;
+	fd = migshim_client_create(&p) == NULL ? errno : 0;
+	CU_ASSERT_EQUAL(fd, ENAMETOOLONG);
+}
+
 static void
 test_accept_timeout(void)
 {
@@ -351,6 +402,7 @@ main(void)
 		{"bad_layouts_refused", test_bad_layouts},
 		{"role_mismatch", test_role_mismatch},
 		{"accept_timeout", test_accept_timeout},
+		{"name_device_state_seals", test_name_device_state_seals},
 		{NULL, NULL},
 	};
 	static const struct cu_test events[] = {
