@@ -46,6 +46,8 @@ next_page(struct migdp_chan *c, bool frame_empty)
 			c->idesc++;
 			if (d->flags & MIGSHIM_DESC_FINAL)
 				c->final_seen = true;
+			atomic_store_explicit(&c->round_marked, d->gpa,
+					      memory_order_release);
 			continue;
 		}
 		c->idesc++;
@@ -537,6 +539,27 @@ handle(struct migdp_chan *c, const struct migdp_frame *f, uint64_t now)
 	}
 }
 
+/* Nothing of the ring in hand: every page popped went into a frame. */
+static bool
+nothing_in_hand(const struct migdp_chan *c)
+{
+	return c->cur_left == 0 && !c->frag_active && !c->zs_active &&
+	       !c->carry_active && c->idesc == c->ndescs;
+}
+
+/* A round is drained when its marker was taken, nothing popped waits for
+ * a frame and the peer acknowledged every frame: the control lcore then
+ * closes the round (pre-copy policy is its business, not ours). */
+static void
+publish_drained(struct migdp_chan *c)
+{
+	uint64_t marked = atomic_load_explicit(&c->round_marked, memory_order_relaxed);
+
+	if (marked > atomic_load_explicit(&c->round_drained, memory_order_relaxed) &&
+	    nothing_in_hand(c) && migdp_tx_inflight(c->tx) == 0)
+		atomic_store_explicit(&c->round_drained, marked, memory_order_release);
+}
+
 /* Losses first, then new pages; after the final round, FIN until echoed
  * and everything acknowledged. */
 static unsigned
@@ -582,8 +605,8 @@ src_tick(struct migdp_chan *c, uint64_t now)
 		c->saturated = false;
 	}
 
-	if (!c->final_seen || c->cur_left != 0 || c->frag_active || c->zs_active ||
-	    c->carry_active || c->idesc != c->ndescs)
+	publish_drained(c);
+	if (!c->final_seen || !nothing_in_hand(c))
 		return work;
 	if (!c->fin_sent) {
 		c->end_seq = c->tx->nxt;

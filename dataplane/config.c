@@ -507,6 +507,16 @@ static const struct cfg_key cfg_keys[] = {
 	UINT("migdp", "peer_timeout_ms", peer_timeout_ms, 100, 600000, "3000", 0),
 	UINT("migdp", "keepalive_ms", keepalive_ms, 10, 60000, "200", 0),
 	KEY("migdp", "shim_socket", t_string, shim_socket, NULL, 0),
+	KEY("migdp", "control_socket", t_string, control_socket, NULL, 0),
+	UINT("migdp", "watchdog_ms", watchdog_ms, 100, 3600000, "10000", 0),
+	UINT("migration", "downtime_limit_ms", migration.downtime_limit_ms, 1, 600000, "300", 0),
+	{.section = "migration", .name = "max_bandwidth", .type = &t_bandwidth,
+	 FIELD(migration.max_bandwidth), .max = 10000000000000ULL, .def = "0"},
+	UINT("migration", "max_rounds", migration.max_rounds, 1, 10000, "30", 0),
+	ENUM("migration", "auto_converge", migration.auto_converge, cfg_on_off, "off", 0),
+	UINT("migration", "throttle_initial", migration.throttle_initial, 1, 99, "20", 0),
+	UINT("migration", "throttle_step", migration.throttle_step, 1, 99, "10", 0),
+	UINT("migration", "throttle_max", migration.throttle_max, 1, 99, "99", 0),
 	KEY("port", "device", t_device, port, NULL, CFG_REQUIRED),
 	UINT("port", "mtu", port.mtu, 1500, 9000, "9000", 0),
 	UINT("port", "mbufs", port.mbufs, 0, (1u << 24) - 1, "0", 0),
@@ -927,6 +937,12 @@ migdp_config_finish(struct migdp_config *cfg, char *err, size_t errlen)
 	if (cfg->shim_socket[0] == '\0')
 		snprintf(cfg->shim_socket, sizeof(cfg->shim_socket), "/tmp/migdp-%s.sock",
 			 migdp_role_name(cfg->role));
+	if (cfg->control_socket[0] == '\0')
+		snprintf(cfg->control_socket, sizeof(cfg->control_socket),
+			 "/tmp/migdp-%s-control.sock", migdp_role_name(cfg->role));
+	if (cfg->migration.throttle_initial > cfg->migration.throttle_max)
+		return cfg_fail_key(cfg, "migration", "throttle_initial", err, errlen,
+				    "above throttle_max (%u)", cfg->migration.throttle_max);
 	while (cfg->role == MIGDP_ROLE_SOURCE && cfg->session_id == 0)
 		if (getrandom(&cfg->session_id, sizeof(cfg->session_id), 0) !=
 		    sizeof(cfg->session_id))

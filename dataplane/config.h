@@ -119,6 +119,23 @@ struct migdp_config {
 	uint32_t peer_timeout_ms;	/**< silent peer ends the session */
 	uint32_t keepalive_ms;	/**< keepalive period when idle */
 	char shim_socket[MIGDP_SOCKET_PATH_LEN];	/**< "" until finish() */
+	/** [migdp] control_socket: the JSON control socket ("" until finish():
+	 * /tmp/migdp-ROLE-control.sock). */
+	char control_socket[MIGDP_SOCKET_PATH_LEN];
+	/** [migdp] watchdog_ms: a session that makes no progress this long
+	 * (hypervisor silent, descriptors refused) fails, saying why. */
+	uint32_t watchdog_ms;
+	/** [migration]: pre-copy policy, the defaults of each session's
+	 * parameters (migrate-set-parameters changes them per session). */
+	struct migdp_migration_conf {
+		uint32_t downtime_limit_ms;
+		uint64_t max_bandwidth;   /**< bits/s the estimate assumes at most, 0 = line rate */
+		uint32_t max_rounds;
+		uint32_t auto_converge;   /**< on|off */
+		uint32_t throttle_initial; /**< percent */
+		uint32_t throttle_step;    /**< percent */
+		uint32_t throttle_max;     /**< percent */
+	} migration;
 	struct migdp_port_conf port;
 	struct migdp_channels_conf channels;
 	struct migdp_endpoint local;

@@ -136,6 +136,11 @@ struct migdp_chan {
 	_Atomic uint64_t wire_bytes;
 	_Atomic uint64_t retx;
 	_Atomic uint64_t acked_bytes; /* source: bytes the peer acknowledged */
+	/* Source, pre-copy rounds (the hypervisor's end-of-round markers):
+	 * the round of the last marker taken from the ring, and the last
+	 * round every frame of which the peer acknowledged. */
+	_Atomic uint64_t round_marked;
+	_Atomic uint64_t round_drained;
 } __rte_cache_aligned;
 
 struct migdp_ctx {

@@ -25,7 +25,7 @@
 #include <rte_ether.h>
 
 #define MIGDP_WIRE_MAGIC 0x4d44u   /**< "MD" */
-#define MIGDP_WIRE_VERSION 2       /**< bumped on any incompatible change */
+#define MIGDP_WIRE_VERSION 3       /**< bumped on any incompatible change */
 /** Version 1 framing (no frame check, UDP checksum): understood for HELLO
  * and REJECT only, so that a version-1 peer is refused with the reason. */
 #define MIGDP_WIRE_VERSION_LEGACY 1
@@ -48,8 +48,17 @@
 #define MIGDP_F_ACK_NOW 0x0002u    /**< receiver: acknowledge immediately */
 #define MIGDP_F_ALL (MIGDP_F_RETRANSMIT | MIGDP_F_ACK_NOW)
 
-/** COMMIT flag: the sender's memory digest matched its peer's. */
-#define MIGDP_COMMIT_VERIFIED 0x1u
+/** COMMIT flags. The three-message commit (DESIGN decision 9): the source
+ * asks (no flag, its digest), the destination answers READY (with VERIFIED
+ * when everything arrived and its digest matched), the source says GO and
+ * never resumes its VM from then on, the destination resumes it and says
+ * CONFIRM. */
+#define MIGDP_COMMIT_VERIFIED 0x1u /**< the sender's digest matched its peer's */
+#define MIGDP_COMMIT_READY 0x2u    /**< destination: has everything, verdict */
+#define MIGDP_COMMIT_GO 0x4u       /**< source: the VM is the destination's */
+#define MIGDP_COMMIT_CONFIRM 0x8u  /**< destination: the VM runs here */
+#define MIGDP_COMMIT_FLAGS_ALL (MIGDP_COMMIT_VERIFIED | MIGDP_COMMIT_READY | \
+				MIGDP_COMMIT_GO | MIGDP_COMMIT_CONFIRM)
 
 /* ------------------------------------------------------------------------ */
 /** @name Frame types, reasons, drop reasons (X-macros: one line each) */

@@ -306,7 +306,7 @@ enc_commit(uint8_t *p, const struct migdp_commit *m)
 		.guest_bytes = rte_cpu_to_be_64(m->guest_bytes),
 	};
 
-	if (m->flags & ~MIGDP_COMMIT_VERIFIED)
+	if (m->flags & ~MIGDP_COMMIT_FLAGS_ALL)
 		return -EINVAL;
 	memcpy(w.digest, m->digest, sizeof(w.digest));
 	memcpy(p, &w, sizeof(w));
@@ -324,7 +324,7 @@ dec_commit(const uint8_t *p, uint16_t len, struct migdp_commit *m)
 	m->flags = rte_be_to_cpu_32(w.flags);
 	m->guest_bytes = rte_be_to_cpu_64(w.guest_bytes);
 	memcpy(m->digest, w.digest, sizeof(m->digest));
-	return w.reserved == 0 && !(m->flags & ~MIGDP_COMMIT_VERIFIED) ?
+	return w.reserved == 0 && !(m->flags & ~MIGDP_COMMIT_FLAGS_ALL) ?
 		MIGDP_DROP_NONE : MIGDP_DROP_BAD_PAYLOAD;
 }
 

@@ -32,7 +32,7 @@
 #define BAD_FILES(X)							\
 	X(bad_mtu, LOAD, 4, "[port] mtu = 12000", "must be 1500..9000")	\
 	X(unknown_key, LOAD, 4, "[port] mtux", "unknown key (known in [port]: device mtu") \
-	X(unknown_section, LOAD, 5, "[prot]", "unknown section (known: migdp port") \
+	X(unknown_section, LOAD, 5, "[prot]", "unknown section (known: migdp migration port") \
 	X(duplicate_key, LOAD, 5, "[port] mtu", "repeated key (first set on line 3)") \
 	X(duplicate_section, LOAD, 8, "[port]", "repeated section (first on line 2)") \
 	X(bad_ip, LOAD, 3, "[local] ip = 198.18.0.256", "not an IPv4 address") \
@@ -297,7 +297,7 @@ test_overrides(void)
 	CU_ASSERT_EQUAL(c.channels.lcores[0], 3);
 	set(&c, "channels.lcores=1,x", "comma-separated list");
 	set(&c, "channels.lcores=128", "must be 0..127");
-	set(&c, "nosuch.key=1", "unknown section (known: migdp port channels "
+	set(&c, "nosuch.key=1", "unknown section (known: migdp migration port channels "
 	    "local peer fault codec)");
 	set(&c, "codec.method=zstd:23", "out of range");
 	set(&c, "codec.method=gzip", "codec.method=gzip");
