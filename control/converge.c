@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,12 +119,21 @@ parse_bool(const char *s, bool *out)
 }
 
 /* Integer keys: name, field, range, unit. */
-#define MIGDP_FOREACH_CONV_UINT(_) \
-	_("downtime-limit", downtime_limit_ms, 1, 600000, " ms") \
-	_("max-rounds", max_rounds, 1, 10000, "") \
-	_("throttle-initial", throttle_initial_pct, 1, 99, " %") \
-	_("throttle-step", throttle_step_pct, 1, 99, " %") \
-	_("throttle-max", throttle_max_pct, 1, 99, " %")
+static const struct {
+	const char *key;
+	size_t off;
+	uint32_t lo, hi;
+	const char *unit;
+} uint_keys[] = {
+#define K(name, field, lo, hi, unit) \
+	{name, offsetof(struct migdp_conv_params, field), lo, hi, unit}
+	K("downtime-limit", downtime_limit_ms, 1, 600000, " ms"),
+	K("max-rounds", max_rounds, 1, 10000, ""),
+	K("throttle-initial", throttle_initial_pct, 1, 99, " %"),
+	K("throttle-step", throttle_step_pct, 1, 99, " %"),
+	K("throttle-max", throttle_max_pct, 1, 99, " %"),
+#undef K
+};
 
 static int
 bad(char *err, size_t errlen, const char *key, const char *value,
@@ -140,6 +150,7 @@ migdp_conv_param_set(struct migdp_conv_params *p, const char *key,
 {
 	struct migdp_conv_params n = *p;
 	char range[64];
+	unsigned i;
 	uint64_t v;
 
 	if (key == NULL)
@@ -158,21 +169,24 @@ migdp_conv_param_set(struct migdp_conv_params *p, const char *key,
 		*p = n;
 		return 0;
 	}
-#define _(name, field, lo, hi, unit) \
-	if (strcmp(key, name) == 0) { \
-		snprintf(range, sizeof(range), "%u..%u%s", lo, hi, unit); \
-		if (parse_u64(value, false, &v) < 0 || v < lo || v > hi) \
-			return bad(err, errlen, key, value, range); \
-		n.field = (uint32_t)v; \
-		goto check; \
+	for (i = 0; i < sizeof(uint_keys) / sizeof(uint_keys[0]); i++) {
+		if (strcmp(key, uint_keys[i].key) == 0)
+			break;
 	}
-	MIGDP_FOREACH_CONV_UINT(_)
-#undef _
-	snprintf(err, errlen, "unknown parameter '%s' (accepted: "
-		 "downtime-limit, max-bandwidth, max-rounds, auto-converge, "
-		 "throttle-initial, throttle-step, throttle-max)", key);
-	return -EINVAL;
-check:
+	if (i == sizeof(uint_keys) / sizeof(uint_keys[0])) {
+		snprintf(err, errlen, "unknown parameter '%s' (accepted: "
+			 "downtime-limit, max-bandwidth, max-rounds, "
+			 "auto-converge, throttle-initial, throttle-step, "
+			 "throttle-max)", key);
+		return -EINVAL;
+	}
+	if (parse_u64(value, false, &v) < 0 || v < uint_keys[i].lo ||
+	    v > uint_keys[i].hi) {
+		snprintf(range, sizeof(range), "%u..%u%s", uint_keys[i].lo,
+			 uint_keys[i].hi, uint_keys[i].unit);
+		return bad(err, errlen, key, value, range);
+	}
+	*(uint32_t *)((char *)&n + uint_keys[i].off) = (uint32_t)v;
 	if (n.throttle_initial_pct > n.throttle_max_pct) {
 		snprintf(err, errlen, "%s: '%s' refused: throttle-initial (%u) "
 			 "must not exceed throttle-max (%u)", key, value,
