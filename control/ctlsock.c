@@ -123,7 +123,7 @@ client_send(struct ctl_client *c, const json_t *j)
 		c->out_off = 0;
 	}
 	if (need > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 4096;
+		size_t cap = c->out_cap > 0 ? c->out_cap : 4096;
 		char *p;
 
 		while (cap < need)
@@ -175,7 +175,7 @@ query_commands(const struct migdp_ctlsock *s)
 	for (i = 0; i < s->ncmds; i++)
 		json_array_append_new(list, json_pack("{s:s,s:s}",
 			"name", s->cmds[i].name,
-			"help", s->cmds[i].help ? s->cmds[i].help : ""));
+			"help", s->cmds[i].help != NULL ? s->cmds[i].help : ""));
 	return list;
 }
 
@@ -235,7 +235,7 @@ dispatch(struct migdp_ctlsock *s, struct ctl_client *c, const char *name,
 		ret = cmd->fn(s->arg, args, err, sizeof(err));
 	}
 	if (ret == NULL) {
-		reply_error(c, "GenericError", err[0] ? err : "command failed", id);
+		reply_error(c, "GenericError", err[0] != '\0' ? err : "command failed", id);
 		return;
 	}
 	r = json_pack("{s:o}", "return", ret);
