@@ -288,7 +288,7 @@ check(struct migshim_client *c, double deadline, struct result *r)
 			(unsigned long long)ev.arg, ev.reason);
 		r->event_arg = ev.arg;
 		r->event_value = ev.value;
-		if (ev.type == MIGSHIM_EV_COMPLETED) {
+		if (ev.type == MIGSHIM_EV_COMPLETED || ev.type == MIGSHIM_EV_RESUME) {
 			snprintf(r->reason, sizeof(r->reason), "%s", ev.reason);
 			return 1;
 		}

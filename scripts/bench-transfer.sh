@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ -x "$BUILD/dataplane/migdp" ] || "$TOP/scripts/setup.sh" >&2 || exit 1
+[ -x "$BUILD/control/migdp" ] || "$TOP/scripts/setup.sh" >&2 || exit 1
 
 # shellcheck source=lib/hugepages.sh
 . "$TOP/scripts/lib/hugepages.sh"

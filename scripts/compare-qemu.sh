@@ -61,7 +61,7 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 QEMU=$(command -v qemu-system-x86_64) || die "no qemu-system-x86_64"
 QEMU_VERSION=$("$QEMU" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
-for t in dataplane/migdp lab/migguest lab/migdp-genimage; do
+for t in control/migdp lab/migguest lab/migdp-genimage; do
 	[ -x "$BUILD/$t" ] || { "$TOP/scripts/setup.sh" >&2 || die "build failed"; break; }
 done
 for c in python3 jq ip tc; do command -v $c >/dev/null || die "$c missing (scripts/setup.sh installs it)"; done
@@ -146,7 +146,7 @@ emit() { # one run's JSON line: to stdout and to the results
 # in that run's JSON as others_running.
 OTHERS=0
 others() {
-	OTHERS=$(pgrep -c -f '^[^ ]*(dataplane/migdp|qemu-system-x86_64|lab/migguest) ' || true)
+	OTHERS=$(pgrep -c -f '^[^ ]*(control/migdp|qemu-system-x86_64|lab/migguest) ' || true)
 	[ "$OTHERS" != 0 ] && say "warning: $OTHERS other migdp/QEMU/migguest process(es) running: timings will suffer"
 }
 

@@ -8,7 +8,7 @@
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${MIGDP_BUILD_DIR:-$TOP/build}
-if [ ! -x "$BUILD/dataplane/migdp" ] || [ ! -x "$BUILD/lab/migguest" ]; then
+if [ ! -x "$BUILD/control/migdp" ] || [ ! -x "$BUILD/lab/migguest" ]; then
 	"$TOP/scripts/setup.sh" || exit 1
 fi
 echo "demo: migrating a 1 GiB guest (30% zero, 30% text, 25% binary, 15% random pages)" >&2

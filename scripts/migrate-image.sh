@@ -61,7 +61,7 @@ if [ -n "$MR_IMAGE" ] && [ ! -r "$MR_IMAGE" ]; then
 	echo "migrate-image: cannot read image $MR_IMAGE" >&2
 	exit 2
 fi
-if [ ! -x "$MR_BUILD/dataplane/migdp" ] || [ ! -x "$MR_BUILD/lab/migguest" ]; then
+if [ ! -x "$MR_BUILD/control/migdp" ] || [ ! -x "$MR_BUILD/lab/migguest" ]; then
 	echo "migrate-image: build missing in $MR_BUILD: run scripts/setup.sh" >&2
 	exit 2
 fi

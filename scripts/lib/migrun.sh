@@ -133,11 +133,12 @@ mr_start_migdp() {
 	faults=$(mr_fault_sets) || return 1
 	sets="--set port.device=$(mr_device "$role") --set channels.count=$MR_CHANNELS"
 	sets+=" --set port.mtu=$MR_MTU --set migdp.shim_socket=$MR_DIR/$role.sock"
+	sets+=" --set migdp.control_socket=$MR_DIR/$role-control.sock"
 	sets+=" --set migdp.idle_backoff_us=$MR_BACKOFF_US --set codec.method=${MR_CODEC:-auto}"
 	sets+=" --set codec.dict=${MR_DICT:-off}"
 	sets+=" $faults $extra"
 	# shellcheck disable=SC2086
-	$ns timeout "$MR_TIMEOUT" "$MR_BUILD/dataplane/migdp" $(mr_eal "${role:0:3}") -- \
+	$ns timeout "$MR_TIMEOUT" "$MR_BUILD/control/migdp" $(mr_eal "${role:0:3}") -- \
 		--config "$cfg" $sets --progress --wait-ms $((MR_TIMEOUT * 1000 / 2)) \
 		>"$MR_DIR/$role.json" 2>"$MR_DIR/$role.log" &
 	MR_PIDS+=($!)
@@ -233,7 +234,7 @@ if not src:
 out = {
     "status": "completed" if ok and verified else "failed",
     "reason": reason,
-    "link": link, "rate": int(rate), "channels": src.get("channels"), "mtu": src.get("mtu"),
+    "link": link, "rate": int(rate), "channels": src.get("nchannels"), "mtu": src.get("mtu"),
     "codec": codec,
     "guest_bytes": guest, "wire_bytes": src.get("wire_bytes", 0),
     "total_ms": total_ms, "transfer_ms": src.get("transfer_ms", 0),

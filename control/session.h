@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* One migration session on the control lcore (DESIGN "The daemon and its
+ * sessions"): the state machine of fsm.h driven by frames from the peer,
+ * facts from the channels and events from the hypervisor; the pre-copy
+ * policy of converge.h; the commit of commit.h. A session is data: the
+ * daemon calls migdp_session_step() in its loop, which never blocks. */
+#ifndef MIGDP_SESSION_H
+#define MIGDP_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "commit.h"
+#include "converge.h"
+#include "dp.h"
+#include "fsm.h"
+
+/** Rounds whose figures a session keeps (the last ones). */
+#define MIGDP_SESSION_ROUNDS 64
+
+struct migdp_report {
+	bool completed;
+	bool verified;
+	char reason[128];
+	uint64_t guest_bytes;
+	uint64_t pages_total;
+	uint64_t total_ns;        /* handshake to commit */
+	uint64_t transfer_ns;     /* first DATA to all channels done */
+	struct migdp_lstats sum;  /* all lcores */
+	uint64_t session;
+	uint8_t digest[MIGDP_DIGEST_LEN];
+	uint32_t dict_bytes;      /* source: dictionary sent (0: none) */
+	uint64_t discovered_bps;  /* source: see rate_sample() in session.c */
+	double cpu_start_s, cpu_end_s; /* process CPU at start and end of the
+				  * migration (migdp_cpu_s()) */
+	double dict_ms;           /* training and transfer */
+};
+
+struct migdp_run_opts {
+	bool progress;            /* a progress line per second on stderr */
+	unsigned wait_ms;         /* destination: how long to wait for HELLO */
+	unsigned hello_version;   /* tests: announce this protocol version */
+};
+
+/** Pre-copy round figures, as reported in status. */
+struct migdp_round {
+	struct migdp_round_stat s;
+	double dirty_rate_pps;
+	enum migdp_conv_decision decision;
+};
+
+struct migdp_dict_state {
+	struct migdp_codec_dict *dict;
+	uint8_t *buf;
+	uint32_t done, total, id;
+	bool ready;
+};
+
+struct migdp_session {
+	/* Set at creation. */
+	struct migdp_ctx *ctx;
+	const struct migdp_run_opts *o;
+	bool source;
+	char vm[MIGSHIM_NAME_LEN];
+	/* Control lcore only. */
+	struct migdp_report rep;
+	struct migdp_fsm fsm;
+	struct migdp_conv_params params;
+	struct migdp_conv conv;
+	struct migdp_commit_src csrc;
+	struct migdp_commit_dst cdst;
+	struct migdp_fault ftx, frx;
+	struct migdp_lstats st;
+	uint8_t *scratch;
+	struct rte_ether_addr peer_mac;
+	bool peer_mac_known;
+	bool launched;
+	uint64_t created_ns, start_ns, t_data, sent_ns, deadline_ns;
+	uint64_t last_keepalive_ns, last_progress_ns, last_pages;
+	uint64_t rate_ns, rate_start_ns, rate_acked;
+	/* What the frame handlers saw. */
+	bool got_accept, got_reject, got_abort, got_hello, got_commit;
+	struct migdp_msg last;
+	struct rte_ether_addr last_src_mac;
+	uint64_t last_session;
+	struct migdp_dict_state dict;
+	/* Source: rounds. */
+	unsigned round;              /* the round the channels send */
+	uint64_t round_start_ns, round_pages0, round_wire0;
+	struct migdp_round rounds[MIGDP_SESSION_ROUNDS];
+	unsigned nrounds;            /* rounds closed (index % MIGDP_SESSION_ROUNDS) */
+	uint32_t throttle_pct;
+	unsigned pause_round;        /* the final dirty pass's round */
+	/* Downtime: PAUSE at the source to GO (the source's view) and its parts. */
+	uint64_t pause_ns, final_pass_ns, device_state_ns, go_ns, confirm_ns;
+	/* Watchdog: the last time anything moved. */
+	uint64_t moved_ns, moved_pages, moved_marked;
+	/* Destination: after its verdict. */
+	uint64_t linger_until_ns;
+	enum migdp_reason reject_why;
+	bool resumed;
+	bool device_state;           /* the hypervisor gave a device-state region */
+	uint64_t device_state_bytes;
+	bool ended;                  /* clean-up done, report ready */
+	unsigned work;               /* frames handled by the last step */
+};
+
+/** Create a session for the context (its channels made, not launched)
+ * in state setup, with the parameters of [migration]. */
+void migdp_session_init(struct migdp_session *s, struct migdp_ctx *ctx,
+			const struct migdp_run_opts *o);
+/** Start it (event "start"): the source asks, the destination listens. */
+void migdp_session_start(struct migdp_session *s);
+/** One step: frames, peer liveness, channels, the hypervisor, timers.
+ * @return true while the session runs, false once it has ended (then
+ * s->rep is complete and the channels are stopped). */
+bool migdp_session_step(struct migdp_session *s);
+/** Cancel it (migrate-cancel or a signal): -EPERM past the point of no
+ * return, with the reason in @p err. */
+int migdp_session_cancel(struct migdp_session *s, const char *why, char *err,
+			 size_t errlen);
+/** Free what the session holds (not the context). */
+void migdp_session_fini(struct migdp_session *s);
+
+/** query-migrate: the session as JSON (new reference). */
+json_t *migdp_session_status(const struct migdp_session *s);
+/** The final report (one JSON object, the last line of migdp's stdout). */
+json_t *migdp_session_report(const struct migdp_session *s);
+
+/** Hook for state changes and round ends (the control socket's events);
+ * @p data is stolen. */
+extern void (*migdp_session_event_hook)(const char *name, json_t *data);
+
+/** The session's memory digest (mdigest.h) from the digests its channels
+ * published when they reached DONE: sum then page count, big-endian,
+ * zero-padded to MIGDP_DIGEST_LEN. O(channels). */
+void migdp_session_digest(const struct migdp_ctx *ctx,
+			  uint8_t out[MIGDP_DIGEST_LEN]);
+
+/** CPU seconds used so far by the whole process, every thread. */
+double migdp_cpu_s(void);
+
+/* Internal to control/session*.c. */
+void migdp_sess_send(struct migdp_session *s, const struct migdp_msg *m);
+void migdp_sess_send_reason(struct migdp_session *s, uint8_t type,
+			    enum migdp_reason r, const char *text);
+unsigned migdp_sess_poll(struct migdp_session *s);
+bool migdp_sess_peer_dead(const struct migdp_session *s, uint64_t now);
+void migdp_sess_keepalive(struct migdp_session *s, uint64_t now);
+void migdp_sess_progress(struct migdp_session *s, uint64_t now, bool force);
+void migdp_sess_rate_sample(struct migdp_session *s, uint64_t now);
+unsigned migdp_sess_channels_in(const struct migdp_session *s, int state);
+int migdp_sess_launch(struct migdp_session *s);
+void migdp_sess_start_clocks(struct migdp_session *s);
+void migdp_sess_fail(struct migdp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void migdp_sess_event(struct migdp_session *s, enum migdp_event ev,
+		      const char *reason);
+void migdp_sess_hv_event(struct migdp_session *s, uint32_t type, uint32_t value,
+			 uint64_t arg, const char *reason);
+uint64_t migdp_sess_pages_done(const struct migdp_session *s);
+uint64_t migdp_sess_wire_bytes(const struct migdp_session *s);
+int migdp_sess_send_dict(struct migdp_session *s);
+void migdp_sess_dict_input(struct migdp_session *s, const struct migdp_dict_msg *m);
+bool migdp_sess_src_step(struct migdp_session *s, uint64_t now);
+bool migdp_sess_dst_step(struct migdp_session *s, uint64_t now);
+
+#endif

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Destination session, one step per call: a HELLO that matches our guest
+ * memory is accepted and the channels receive; the source's commit
+ * request is answered with our verdict once every channel is complete
+ * (READY), and only its GO resumes the VM here (then CONFIRM). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "session.h"
+
+#define HANDSHAKE_PERIOD_NS 200000000ull
+#define LINGER_NS 300000000ull
+
+/* Does the source's HELLO describe our guest memory? NULL when it does. */
+static const char *
+check_hello(const struct migdp_session *s, const struct migdp_hello *h,
+	    enum migdp_reason *why, char *buf, size_t len)
+{
+	struct migshim_region_info ri;
+	unsigned i;
+
+	*why = MIGDP_R_VERSION;
+	if (s->last.version == MIGDP_WIRE_VERSION_LEGACY || h->proto_version < MIGDP_WIRE_VERSION) {
+		snprintf(buf, len, "source speaks wire version %u, this migdp %u",
+			 s->last.version == MIGDP_WIRE_VERSION_LEGACY ?
+			 MIGDP_WIRE_VERSION_LEGACY : h->proto_version, MIGDP_WIRE_VERSION);
+		return buf;
+	}
+	if (h->proto_version != MIGDP_WIRE_VERSION)
+		return "protocol version mismatch";
+	*why = MIGDP_R_PAGE_SIZE;
+	if (h->page_size != MIGDP_PAGE_SIZE)
+		return "page size mismatch";
+	*why = MIGDP_R_CHANNELS;
+	if (h->nchannels != s->ctx->nch)
+		return "channel count mismatch";
+	*why = MIGDP_R_LAYOUT;
+	if (h->nregions != migshim_session_nregions(s->ctx->shim))
+		return "region count differs";
+	for (i = 0; i < h->nregions; i++) {
+		migshim_session_region(s->ctx->shim, i, &ri);
+		if (ri.gpa != h->regions[i].gpa || ri.size != h->regions[i].size)
+			return "region address or size differs";
+	}
+	return NULL;
+}
+
+static void
+send_accept(struct migdp_session *s)
+{
+	const struct migdp_config *cfg = s->ctx->cfg;
+	struct migdp_msg accept = {.type = MIGDP_T_ACCEPT};
+
+	accept.u.accept.proto_version = MIGDP_WIRE_VERSION;
+	accept.u.accept.nchannels = s->ctx->nch;
+	accept.u.accept.page_size = MIGDP_PAGE_SIZE;
+	accept.u.accept.window = cfg->channels.window;
+	accept.u.accept.mtu = (uint16_t)cfg->port.mtu;
+	migdp_sess_send(s, &accept);
+}
+
+/* A REJECT, repeated for a while to HELLOs repeated because it was lost;
+ * then the session fails with the reason. */
+static void
+rejecting(struct migdp_session *s, uint64_t now)
+{
+	if (s->got_hello) {
+		s->got_hello = false;
+		migdp_sess_send_reason(s, MIGDP_T_REJECT, s->reject_why, s->rep.reason);
+	}
+	if (now > s->linger_until_ns)
+		migdp_sess_fail(s, "rejected the source: %s", s->rep.reason);
+}
+
+static void
+handshake(struct migdp_session *s, uint64_t now)
+{
+	struct migdp_ctx *ctx = s->ctx;
+	enum migdp_reason why;
+	char buf[96];
+	const char *bad;
+	unsigned i;
+
+	if (s->linger_until_ns != 0) {
+		rejecting(s, now);
+		return;
+	}
+	if (now > s->deadline_ns) {
+		migdp_sess_fail(s, "no source came");
+		return;
+	}
+	if (!s->got_hello)
+		return;
+	s->got_hello = false;
+	bad = check_hello(s, &s->last.u.hello, &why, buf, sizeof(buf));
+	/* Answer to where it came from. */
+	rte_ether_addr_copy(&s->last_src_mac, &ctx->ctl_flow.dst_mac);
+	ctx->ctl_flow.session = ctx->ctl_loc.session == 0 ? s->last_session :
+							     ctx->ctl_loc.session;
+	if (bad != NULL) {
+		MIGDP_LOG(ERR, "rejecting session: %s", bad);
+		snprintf(s->rep.reason, sizeof(s->rep.reason), "%s", bad);
+		s->reject_why = why;
+		migdp_sess_send_reason(s, MIGDP_T_REJECT, why, bad);
+		s->linger_until_ns = now + 3 * HANDSHAKE_PERIOD_NS;
+		return;
+	}
+	ctx->isn = s->last.u.hello.isn;
+	ctx->ctl_loc.session = ctx->ctl_flow.session;
+	for (i = 0; i < ctx->nch; i++) {
+		struct migdp_chan *c = ctx->chans[i];
+		struct migdp_rx_params rp = c->rx->p; /* init clears the struct */
+
+		c->flow.session = c->loc.session = ctx->ctl_flow.session;
+		rte_ether_addr_copy(&s->last_src_mac, &c->flow.dst_mac);
+		migdp_rx_init(c->rx, &rp, ctx->isn);
+	}
+	migdp_sess_start_clocks(s);
+	atomic_store(&ctx->last_heard_ns, s->start_ns);
+	if (migdp_sess_launch(s) < 0)
+		return;
+	send_accept(s);
+	s->t_data = migdp_now_ns();
+	migdp_sess_event(s, MIGDP_EV_ACCEPTED, "the source's memory layout matches");
+}
+
+static void
+commit_actions(struct migdp_session *s, unsigned acts, uint64_t now)
+{
+	struct migdp_msg m = {.type = MIGDP_T_COMMIT};
+
+	m.u.commit.guest_bytes = s->rep.guest_bytes;
+	memcpy(m.u.commit.digest, s->rep.digest, MIGDP_DIGEST_LEN);
+	if (acts & MIGDP_CA_SEND_READY) {
+		m.u.commit.flags = MIGDP_COMMIT_READY |
+				   (s->rep.verified ? MIGDP_COMMIT_VERIFIED : 0);
+		migdp_sess_send(s, &m);
+	}
+	if ((acts & MIGDP_CA_RESUME_VM) && !s->resumed) {
+		s->resumed = true;
+		s->rep.total_ns = now - s->start_ns;
+		migdp_sess_event(s, MIGDP_EV_GO, "the source let the VM go");
+		migdp_sess_hv_event(s, MIGSHIM_EV_RESUME, s->rep.verified,
+				    s->rep.guest_bytes, NULL);
+	}
+	if (acts & MIGDP_CA_SEND_CONFIRM) {
+		m.u.commit.flags = MIGDP_COMMIT_CONFIRM |
+				   (s->rep.verified ? MIGDP_COMMIT_VERIFIED : 0);
+		migdp_sess_send(s, &m);
+		s->linger_until_ns = now + LINGER_NS; /* for a GO whose CONFIRM is lost */
+		if (s->fsm.state == MIGDP_ST_COMMIT)
+			migdp_sess_event(s, MIGDP_EV_CONFIRMED, "the VM runs here");
+	}
+	if ((acts & MIGDP_CA_DONE) &&
+	    migdp_commit_dst_result(&s->cdst) == MIGDP_CR_FAILED)
+		migdp_sess_fail(s, "the source never said go: the VM stays there");
+}
+
+/* The source's COMMIT: a request, or GO. */
+static unsigned
+on_commit(struct migdp_session *s, uint64_t now)
+{
+	uint32_t fl = s->last.u.commit.flags;
+	bool have_all;
+
+	s->got_commit = false;
+	if (fl & MIGDP_COMMIT_GO)
+		return s->fsm.state == MIGDP_ST_COMMIT || s->resumed ?
+			migdp_commit_dst_on_go(&s->cdst, now) : 0;
+	if (fl != 0)
+		return 0;
+	have_all = migdp_sess_channels_in(s, MIGDP_CHAN_DONE) == s->ctx->nch;
+	if (s->fsm.state != MIGDP_ST_COMMIT) {
+		if (!have_all)
+			return 0; /* asked again until we have it all */
+		s->rep.transfer_ns = now - s->t_data;
+		migdp_session_digest(s->ctx, s->rep.digest);
+		s->rep.verified = memcmp(s->rep.digest, s->last.u.commit.digest,
+					 MIGDP_DIGEST_LEN) == 0;
+		migdp_commit_dst_init(&s->cdst, now,
+				      (uint64_t)s->ctx->cfg->peer_timeout_ms * 1000000u);
+		migdp_sess_event(s, MIGDP_EV_COMMIT_REQUEST, s->rep.verified ?
+				 "every channel complete, digests equal" :
+				 "every channel complete, digests differ");
+	}
+	return migdp_commit_dst_on_request(&s->cdst, true, s->rep.verified, now);
+}
+
+bool
+migdp_sess_dst_step(struct migdp_session *s, uint64_t now)
+{
+	unsigned acts = 0;
+
+	switch (s->fsm.state) {
+	case MIGDP_ST_SETUP:
+		return true;
+	case MIGDP_ST_HANDSHAKE:
+		handshake(s, now);
+		return true;
+	case MIGDP_ST_COMPLETED:
+		/* Answer a GO whose CONFIRM was lost, for a while. */
+		if (s->got_commit)
+			acts = on_commit(s, now);
+		commit_actions(s, acts, now);
+		return now < s->linger_until_ns;
+	case MIGDP_ST_CANCELLED:
+	case MIGDP_ST_FAILED:
+		return false;
+	default:
+		break;
+	}
+	if (s->got_hello) { /* our ACCEPT was lost */
+		s->got_hello = false;
+		send_accept(s);
+	}
+	if (!s->resumed && migdp_sess_peer_dead(s, now)) {
+		migdp_sess_fail(s, "source silent for more than peer_timeout_ms");
+		return true;
+	}
+	if (migshim_session_peer_gone(s->ctx->shim)) {
+		migdp_sess_fail(s, "the hypervisor went away");
+		return true;
+	}
+	migdp_sess_keepalive(s, now);
+	migdp_sess_progress(s, now, false);
+	if (s->got_commit)
+		acts |= on_commit(s, now);
+	if (s->fsm.state == MIGDP_ST_COMMIT)
+		acts |= migdp_commit_dst_tick(&s->cdst, now);
+	commit_actions(s, acts, now);
+	return true;
+}
