@@ -87,8 +87,8 @@ layout_mismatch)
 version_mismatch|old_version)
 	# A newer protocol announced in HELLO; or a version-1 migdp (HELLO in
 	# the version-1 framing, answered in kind).
-	announce=3 expect="protocol version mismatch"
-	[ "$CASE" = old_version ] && announce=1 expect="source speaks wire version 1, this migdp 2"
+	announce=4 expect="protocol version mismatch"
+	[ "$CASE" = old_version ] && announce=1 expect="source speaks wire version 1, this migdp 3"
 	mr_start_migdp destination ""
 	mr_start_guest destination
 	mr_start_migdp source "--hello-version $announce"
