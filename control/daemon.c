@@ -22,6 +22,7 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_random.h>
 
 #include "ctlsock.h"
 #include "log.h"
@@ -263,6 +264,9 @@ session_begin(int vm, uint32_t peer_ip, char *err, size_t errlen)
 	struct migdp_ctx *ctx = &D.ctx;
 
 	D.scfg = D.cfg;
+	/* Every session its own id (the configured or drawn one: the first). */
+	if (D.sessions > 0 && D.scfg.role == MIGDP_ROLE_SOURCE)
+		D.scfg.session_id = rte_rand() | 1;
 	if (peer_ip != 0)
 		D.scfg.peer.ip = peer_ip;
 	memset(ctx, 0, sizeof(*ctx));

@@ -223,6 +223,10 @@ watchdog(struct migdp_session *s, uint64_t now)
 	}
 	if (now - s->moved_ns < (uint64_t)s->ctx->cfg->watchdog_ms * 1000000u)
 		return true;
+	/* A silent peer holds the pages back: its timeout says so, not us. */
+	if (now - atomic_load_explicit(&s->ctx->last_heard_ns, memory_order_relaxed) >
+	    2ull * s->ctx->cfg->keepalive_ms * 1000000u)
+		return true;
 	migshim_session_stats(s->ctx->shim, &st);
 	for (i = 0; i < MIGSHIM_BAD_MAX; i++)
 		refused += st.bad[i];

@@ -18,7 +18,7 @@
 static inline uint64_t
 vt_page(const struct migdp_chan *c, uint64_t gpa)
 {
-	return (gpa >> MIGDP_PAGE_SHIFT) - c->vt_base_page;
+	return migdp_page_index(c->ctx, gpa);
 }
 
 /* A record of the frame being applied, verified, with where it goes. */

@@ -73,7 +73,7 @@ pending(struct migdp_chan *c)
 static inline uint64_t *
 page_slot(const struct migdp_chan *c, uint64_t gpa, uint32_t i)
 {
-	return &c->ctx->pval[(gpa >> MIGDP_PAGE_SHIFT) + i - c->ctx->base_page];
+	return &c->ctx->pval[migdp_page_index(c->ctx, gpa) + i];
 }
 
 /* How many pages, from the current one (non-zero), to compress as one

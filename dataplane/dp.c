@@ -159,8 +159,9 @@ migdp_ctx_init(struct migdp_ctx *ctx, const struct migdp_config *cfg,
 	       const char *tag)
 {
 	struct migdp_flow *fl = &ctx->ctl_flow;
-	struct migshim_region_info first, last;
+	struct migshim_region_info ri;
 	char name[RTE_RING_NAMESIZE];
+	unsigned i;
 
 	ctx->cfg = cfg;
 	ctx->nch = (uint16_t)cfg->channels.count;
@@ -181,14 +182,22 @@ migdp_ctx_init(struct migdp_ctx *ctx, const struct migdp_config *cfg,
 	ctx->ctl_loc.ip = fl->src_ip;
 	ctx->ctl_loc.port = fl->src_port;
 	ctx->ctl_loc.session = cfg->role == MIGDP_ROLE_SOURCE ? cfg->session_id : 0;
-	/* One digest value per page of the span of guest memory. */
-	migshim_session_region(ctx->shim, 0, &first);
-	migshim_session_region(ctx->shim, migshim_session_nregions(ctx->shim) - 1,
-			       &last);
-	ctx->base_page = first.gpa >> MIGDP_PAGE_SHIFT;
-	ctx->npages = ((last.gpa + last.size) >> MIGDP_PAGE_SHIFT) - ctx->base_page;
+	/* One digest value (and at a destination one version) per page. */
+	ctx->npages = 0;
+	for (i = 0; migshim_session_region(ctx->shim, i, &ri) == 0; i++) {
+		ctx->spans[i] = (struct migdp_page_span){.gpa = ri.gpa,
+			.end = ri.gpa + ri.size, .first = ctx->npages};
+		ctx->npages += ri.size >> MIGDP_PAGE_SHIFT;
+	}
+	ctx->nregions = i;
 	ctx->pval = rte_zmalloc("migdp_pval", ctx->npages * sizeof(uint64_t),
 				RTE_CACHE_LINE_SIZE);
+	if (cfg->role == MIGDP_ROLE_DESTINATION) {
+		ctx->vt = rte_zmalloc("migdp_vt", migdp_vtab_memsize(ctx->npages),
+				      RTE_CACHE_LINE_SIZE);
+		if (ctx->vt == NULL || migdp_vtab_init(ctx->vt, ctx->npages) == NULL)
+			return -ENOMEM;
+	}
 	snprintf(name, sizeof(name), "migdp_ctl_%s", tag);
 	ctx->ctl_inbox = rte_ring_create(name, 1024, (int)rte_socket_id(),
 					 RING_F_SC_DEQ);
@@ -226,8 +235,10 @@ migdp_ctx_fini(struct migdp_ctx *ctx)
 		rte_ring_free(ctx->ctl_inbox);
 	}
 	rte_free(ctx->pval);
+	rte_free(ctx->vt);
 	ctx->ctl_inbox = NULL;
 	ctx->pval = NULL;
+	ctx->vt = NULL;
 }
 
 struct migdp_chan *
@@ -310,9 +321,6 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 			goto err;
 	} else {
 		struct migdp_rx_params rp = {.window = window};
-		uint64_t npages = ctx->npages;
-
-		c->vt_base_page = ctx->base_page;
 		/* Streams of compressed pages being reassembled: one slot per
 		 * first-fragment sequence in reach (window + the fragments of
 		 * a page), so a slot is reused only once its page is done. */
@@ -324,11 +332,9 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 			goto err;
 		c->rx = rte_zmalloc_socket("migdp_rx", migdp_rx_memsize(&rp),
 					   RTE_CACHE_LINE_SIZE, socket);
-		c->vt = rte_zmalloc_socket("migdp_vt", migdp_vtab_memsize(npages),
-					   RTE_CACHE_LINE_SIZE, socket);
+		c->vt = ctx->vt;
 		if (c->rx == NULL || c->vt == NULL ||
-		    migdp_rx_init(c->rx, &rp, ctx->isn) == NULL ||
-		    migdp_vtab_init(c->vt, npages) == NULL)
+		    migdp_rx_init(c->rx, &rp, ctx->isn) == NULL)
 			goto err;
 	}
 	return c;
@@ -364,7 +370,6 @@ migdp_chan_free(struct migdp_chan *c)
 	rte_free(c->zslots);
 	rte_free(c->tx);
 	rte_free(c->rx);
-	rte_free(c->vt);
 	rte_free(c);
 }
 

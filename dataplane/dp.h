@@ -107,7 +107,6 @@ struct migdp_chan {
 	double zratio;               /* recent compression ratio (EWMA) */
 	uint64_t link_ns, link_bytes; /* last link sample */
 	uint64_t path_bound_ns;      /* the path last held the channel back */
-	uint64_t vt_base_page;       /* destination: page number of vt[0] */
 	struct migdp_lstats st;
 	uint64_t wake_ns;            /* work due then (pacing): sleep no longer */
 	/* Source: descriptors and where we are in them. */
@@ -160,13 +159,35 @@ struct migdp_ctx {
 	/* Digest value of every page (mdigest.h), written only by the lcore
 	 * of the page's channel. */
 	uint64_t *pval;
-	uint64_t base_page;           /* page number of pval[0] */
-	uint64_t npages;
+	uint64_t npages;              /* of guest memory, every region */
+	/* Guest pages are numbered densely over the regions (a device-state
+	 * region far above RAM costs its own size, not the gap). */
+	unsigned nregions;
+	struct migdp_page_span {
+		uint64_t gpa, end;        /* [gpa, end) of the region */
+		uint64_t first;           /* index of its first page */
+	} spans[MIGSHIM_MAX_REGIONS];
+	/* Destination: the version of every page (newest wins), one table
+	 * for the session; each page is written by its channel's lcore. */
+	struct migdp_vtab *vt;
 	/* Published. */
 	_Atomic bool quit;            /* every lcore stops */
 	_Atomic uint64_t last_heard_ns; /* any valid frame from the peer */
 	_Atomic uint64_t discovered_bps; /* the session's path rate so far */
 };
+
+/** Dense index (pval, version table) of the guest page at @p gpa, which
+ * lies in a region (checked by the caller: migshim_session_gpa_to_hva()). */
+static inline uint64_t
+migdp_page_index(const struct migdp_ctx *ctx, uint64_t gpa)
+{
+	unsigned i;
+
+	for (i = 0; i < ctx->nregions - 1; i++)
+		if (gpa < ctx->spans[i].end)
+			break;
+	return ctx->spans[i].first + ((gpa - ctx->spans[i].gpa) >> MIGDP_PAGE_SHIFT);
+}
 
 /** Nanoseconds from the TSC. */
 uint64_t migdp_now_ns(void);

@@ -12,13 +12,15 @@
 #     [--codec auto|raw|zstd[:LEVEL]] [--dict on|off]
 #     [--hugepages] [--progress]
 #     [--timeout SEC] [--keep]
+#     [--workload idle|steady|hot|stream [--dirty-rate PAGES_PER_S]
+#      [--device-state SIZE]]   (a running guest: a live migration)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib/migrun.sh
 . "$HERE/lib/migrun.sh"
 
 usage() {
-	sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -39,6 +41,9 @@ while [ $# -gt 0 ]; do
 	--progress) MR_PROGRESS=1 ;;
 	--timeout) MR_TIMEOUT=$2; shift ;;
 	--keep) MR_KEEP=1 ;;
+	--workload) MR_WORKLOAD=$2; shift ;;
+	--dirty-rate) MR_DIRTY_RATE=$2; shift ;;
+	--device-state) MR_DEVICE_STATE=$2; shift ;;
 	-h|--help) usage ;;
 	-*) echo "migrate-image: unknown option $1" >&2; usage ;;
 	*) MR_IMAGE=$1 ;;

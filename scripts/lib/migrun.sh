@@ -27,6 +27,12 @@ mr_defaults() {
 	MR_BACKOFF_US=${MR_BACKOFF_US:-50}
 	MR_EXTRA_SRC=${MR_EXTRA_SRC:-}
 	MR_EXTRA_DST=${MR_EXTRA_DST:-}
+	# A running guest (live migration): the workload and its dirty rate
+	# (pages/s); empty MR_WORKLOAD = a static image (one round).
+	MR_WORKLOAD=${MR_WORKLOAD:-}
+	MR_DIRTY_RATE=${MR_DIRTY_RATE:-1000}
+	MR_DEVICE_STATE=${MR_DEVICE_STATE:-1M}
+	MR_GUEST_EXTRA=${MR_GUEST_EXTRA:-}
 	MR_PIDS=()
 	MR_NS_SRC="" MR_NS_DST=""
 }
@@ -158,6 +164,12 @@ mr_start_guest() {
 	fi
 	[ -n "$MR_MEM" ] && args+=" --mem $MR_MEM"
 	[ "$MR_HUGE" = 1 ] && args+=" --hugepages"
+	if [ -n "$MR_WORKLOAD" ]; then
+		args+=" --live --name ${MR_VM:-guest1} --device-state $MR_DEVICE_STATE"
+		[ "$role" = source ] && args+=" --workload $MR_WORKLOAD --dirty-rate $MR_DIRTY_RATE"
+		[ "$role" = destination ] && args+=" --workload $MR_WORKLOAD"
+	fi
+	args+=" $MR_GUEST_EXTRA"
 	# shellcheck disable=SC2086
 	timeout "$MR_TIMEOUT" "$MR_BUILD/lab/migguest" $args \
 		>"$MR_DIR/guest-$role.json" 2>"$MR_DIR/guest-$role.log" &
@@ -224,8 +236,13 @@ def last(name):
 src, dst = last("source.json"), last("destination.json")
 gs, gd = last("guest-source.json"), last("guest-destination.json")
 ok = all(x.get("status") == "completed" for x in (src, dst, gs, gd))
-verified = bool(ok and dst.get("verified") and src.get("verified")
-                and gs.get("digest") and gs.get("digest") == gd.get("digest"))
+live = bool(gs.get("live"))
+# A static guest: its memory digests compared; a running one: the
+# destination guest checks its memory at resume against the source's at
+# pause (the digest rides in the device state).
+verified = bool(ok and dst.get("verified") and src.get("verified") and
+                (gd.get("verified") if live else
+                 gs.get("digest") and gs.get("digest") == gd.get("digest")))
 total_ms = src.get("total_ms", 0) or 0
 guest = gs.get("guest_bytes", src.get("guest_bytes", 0))
 reason = next((x.get("reason") for x in (src, dst, gs, gd) if x.get("reason")), "")
@@ -254,6 +271,13 @@ out = {
     "tx_mode": src.get("tx_mode"),
     "spurious_retransmits": src.get("spurious_retransmits"),
     "discovered_rate_bps": src.get("discovered_rate_bps"),
+    "live": live, "workload": gs.get("workload"), "dirty_rate": gs.get("dirty_rate"),
+    "rounds": len(src.get("rounds", [])) + (1 if live else 0),
+    "round_figures": src.get("rounds", []),
+    "downtime_ms": src.get("downtime_ms"), "downtime": src.get("downtime"),
+    "guest_downtime_ms": gd.get("downtime_ms"),
+    "throttle_max_pct": gs.get("throttle_max_pct"),
+    "transitions": [t.get("to") for t in src.get("transitions", [])],
 }
 print(json.dumps(out))
 PY
