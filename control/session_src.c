@@ -114,26 +114,28 @@ handshake(struct migdp_session *s, uint64_t now)
 	    migdp_sess_send_dict(s) < 0)
 		return true;
 	atomic_store(&s->ctx->last_heard_ns, migdp_now_ns());
-	if (migdp_sess_launch(s) < 0)
-		return true;
 	now = migdp_now_ns();
 	s->t_data = s->moved_ns = now;
 	migdp_conv_init(&s->conv, &s->params, s->rep.pages_total);
 	round_begin(s, 1, now);
+	if (migdp_sess_launch(s) < 0)
+		return true;
 	migdp_sess_event(s, MIGDP_EV_ACCEPTED, "the destination accepted");
 	migdp_sess_progress(s, now, true);
 	return true;
 }
 
-/* The lowest round every channel drained. */
+/* The lowest round every channel drained (or, @p marked, took the
+ * marker of: every page of it is in a frame). */
 static uint64_t
-drained(const struct migdp_session *s)
+rounds_done(const struct migdp_session *s, bool marked)
 {
 	uint64_t r = UINT64_MAX;
 	unsigned i;
 
 	for (i = 0; i < s->ctx->nch; i++)
-		r = RTE_MIN(r, atomic_load_explicit(&s->ctx->chans[i]->round_drained,
+		r = RTE_MIN(r, atomic_load_explicit(marked ? &s->ctx->chans[i]->round_marked :
+						    &s->ctx->chans[i]->round_drained,
 						    memory_order_acquire));
 	return r;
 }
@@ -267,14 +269,16 @@ transfer(struct migdp_session *s, uint64_t now)
 			migdp_sess_event(s, MIGDP_EV_ROUND_DRAINED, "final round");
 			s->final_pass_ns = s->device_state_ns = now;
 			begin_commit(s, now);
-		} else if (drained(s) >= s->round) {
+		} else if (rounds_done(s, false) >= s->round) {
 			close_round(s, now);
 		}
 		break;
 	case MIGDP_ST_SWITCHOVER:
-		if (all_done || drained(s) >= s->pause_round) {
+		/* The device state follows the final dirty pass in the same
+		 * rings: the pass ends when its last page is in a frame. */
+		if (all_done || rounds_done(s, true) >= s->pause_round) {
 			s->final_pass_ns = now;
-			migdp_sess_event(s, MIGDP_EV_ROUND_DRAINED, "final dirty pass drained");
+			migdp_sess_event(s, MIGDP_EV_ROUND_DRAINED, "final dirty pass sent");
 		}
 		if (!all_done)
 			break;
