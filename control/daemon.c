@@ -504,6 +504,17 @@ static const struct migdp_ctl_command commands[] = {
 
 /* ---- the loop ----------------------------------------------------------- */
 
+/* The one migration ended: a watcher (migctl watch) still gets its end,
+ * for up to a second while clients stay connected. */
+static void
+linger(void)
+{
+	uint64_t until = migdp_now_ns() + 1000000000ull;
+
+	while (D.sock != NULL && migdp_ctlsock_clients(D.sock) > 0 && migdp_now_ns() < until)
+		migdp_ctlsock_poll(D.sock, 10);
+}
+
 /* Until stopped (daemon) or until the one migration ended. */
 static int
 serve(void)
@@ -525,8 +536,10 @@ serve(void)
 			if (!migdp_session_step(&D.sess)) {
 				session_finish();
 				migdp_telemetry_publish(NULL);
-				if (!D.a.daemon || signalled)
+				if (!D.a.daemon || signalled) {
+					linger();
 					return D.last_rc;
+				}
 				continue;
 			}
 			migdp_telemetry_publish(&D.sess);

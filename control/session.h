@@ -89,6 +89,7 @@ struct migdp_session {
 	/* Source: rounds. */
 	unsigned round;              /* the round the channels send */
 	uint64_t round_start_ns, round_pages0, round_wire0;
+	uint64_t round_expect;       /* pages the round is expected to hold */
 	struct migdp_round rounds[MIGDP_SESSION_ROUNDS];
 	unsigned nrounds;            /* rounds closed (index % MIGDP_SESSION_ROUNDS) */
 	uint32_t throttle_pct;

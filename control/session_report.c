@@ -126,9 +126,7 @@ migdp_session_status(const struct migdp_session *s)
 					  s->fsm.round <= 1 && pages < s->rep.pages_total ?
 					  s->rep.pages_total - pages : 0),
 		"round_done", (json_int_t)round_pages,
-		"round_total", (json_int_t)(s->fsm.round <= 1 ? s->rep.pages_total :
-					    s->nrounds > 0 ? s->rounds[(s->nrounds - 1) %
-							     MIGDP_SESSION_ROUNDS].s.pages : 0)));
+		"round_total", (json_int_t)RTE_MAX(round_pages, s->round_expect)));
 	json_object_set_new(o, "bytes", json_pack("{s:I, s:I, s:I}",
 		"guest", (json_int_t)s->rep.guest_bytes, "wire", (json_int_t)wire,
 		"device_state", (json_int_t)s->device_state_bytes));

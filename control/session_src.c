@@ -80,6 +80,9 @@ round_begin(struct migdp_session *s, unsigned r, uint64_t now)
 	s->round_start_ns = now;
 	s->round_pages0 = migdp_sess_pages_done(s);
 	s->round_wire0 = migdp_sess_wire_bytes(s);
+	/* Round 1 is all of memory; a later one what the policy expects
+	 * was dirtied (its size is known only once its marker came). */
+	s->round_expect = r == 1 ? s->rep.pages_total : s->conv.remaining_pages;
 }
 
 static bool
