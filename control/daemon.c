@@ -26,6 +26,7 @@
 
 #include "ctlsock.h"
 #include "log.h"
+#include "numa.h"
 #include "session.h"
 #include "telemetry.h"
 
@@ -176,6 +177,23 @@ assign_lcores(struct migdp_ctx *ctx)
 	return 0;
 }
 
+/* Channel lcores on another node than the NIC: a warning, once. */
+static void
+check_numa(const struct migdp_ctx *ctx)
+{
+	unsigned lcores[MIGDP_MAX_CHANNELS], off[MIGDP_MAX_CHANNELS], i;
+	int nodes[MIGDP_MAX_CHANNELS];
+	char warn[512];
+
+	for (i = 0; i < ctx->nch; i++) {
+		lcores[i] = ctx->chans[i]->lcore;
+		nodes[i] = (int)rte_lcore_to_socket_id(lcores[i]);
+	}
+	if (migdp_numa_off_node(ctx->port.socket, lcores, nodes, ctx->nch, off,
+				warn, sizeof(warn)) > 0)
+		MIGDP_LOG(WARNING, "%s", warn);
+}
+
 /* ---- VMs: hypervisor connections on the shim socket -------------------- */
 
 static int
@@ -278,6 +296,8 @@ session_begin(int vm, uint32_t peer_ip, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up the session (memory, lcores)");
 		return -1;
 	}
+	if (D.sessions == 0)
+		check_numa(ctx);
 	migdp_session_init(&D.sess, ctx, &D.a.run);
 	if (D.params_set)
 		D.sess.params = D.params;

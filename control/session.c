@@ -16,6 +16,7 @@
 
 #include "arp.h"
 #include "log.h"
+#include "numa.h"
 #include "session.h"
 
 void (*migdp_session_event_hook)(const char *name, json_t *data);
@@ -91,6 +92,7 @@ on_frame(struct migdp_session *s, const struct migdp_frame *f)
 		break;
 	case MIGDP_T_ACCEPT:
 		s->got_accept = true;
+		s->accept = f->msg.u.accept;
 		return;
 	case MIGDP_T_REJECT:
 		s->got_reject = true;
@@ -401,6 +403,10 @@ migdp_session_init(struct migdp_session *s, struct migdp_ctx *ctx,
 	snprintf(s->vm, sizeof(s->vm), "%s", migshim_session_name(ctx->shim)[0] ?
 		 migshim_session_name(ctx->shim) : "vm");
 	for (i = 0; migshim_session_region(ctx->shim, i, &ri) == 0; i++) {
+		int mixed;
+
+		s->region_node[i] = migdp_numa_node_of(ri.hva, ri.size, &mixed);
+		s->region_mixed[i] = mixed != 0;
 		s->rep.guest_bytes += ri.size;
 		if (ri.flags & MIGSHIM_REGION_DEVICE_STATE) {
 			s->device_state = true;
@@ -492,8 +498,11 @@ end(struct migdp_session *s)
 	atomic_store(&s->ctx->quit, true);
 	if (s->launched)
 		rte_eal_mp_wait_lcore();
-	for (i = 0; i < s->ctx->nch; i++)
+	for (i = 0; i < s->ctx->nch; i++) { /* the lcores have stopped */
 		migdp_codec_ctx_set_dict(s->ctx->chans[i]->codec, NULL);
+		s->ctx->chans[i]->dict_in_use = NULL;
+		atomic_store(&s->ctx->chans[i]->dict_request, NULL);
+	}
 	s->rep.completed = s->fsm.state == MIGDP_ST_COMPLETED;
 	s->rep.cpu_end_s = migdp_cpu_s();
 	s->rep.session = s->ctx->ctl_flow.session;

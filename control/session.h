@@ -83,6 +83,7 @@ struct migdp_session {
 	/* What the frame handlers saw. */
 	bool got_accept, got_reject, got_abort, got_hello, got_commit;
 	struct migdp_msg last;
+	struct migdp_accept accept;  /* source: what the destination took */
 	struct rte_ether_addr last_src_mac;
 	uint64_t last_session;
 	struct migdp_dict_state dict;
@@ -104,6 +105,8 @@ struct migdp_session {
 	bool resumed;
 	bool device_state;           /* the hypervisor gave a device-state region */
 	uint64_t device_state_bytes;
+	int region_node[MIGSHIM_MAX_REGIONS]; /* NUMA node of each region, -1 unknown */
+	bool region_mixed[MIGSHIM_MAX_REGIONS];
 	bool ended;                  /* clean-up done, report ready */
 	unsigned work;               /* frames handled by the last step */
 };

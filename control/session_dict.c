@@ -11,15 +11,23 @@
 #include "log.h"
 #include "session.h"
 
-/* Every channel's codec uses @p d from now on. */
+/* Every channel's codec uses @p d from now on: set directly while the
+ * channels do not run (the source, before they start), else handed to
+ * each channel lcore, which takes it before its next frames. */
 static void
 attach_dict(struct migdp_session *s, struct migdp_codec_dict *d)
 {
 	unsigned i;
 
-	for (i = 0; i < s->ctx->nch; i++)
-		migdp_codec_ctx_set_dict(s->ctx->chans[i]->codec, d);
-	rte_smp_wmb(); /* before the peer can learn that we have it */
+	for (i = 0; i < s->ctx->nch; i++) {
+		struct migdp_chan *c = s->ctx->chans[i];
+
+		if (!s->launched) {
+			migdp_codec_ctx_set_dict(c->codec, d);
+			c->dict_in_use = d;
+		}
+		atomic_store_explicit(&c->dict_request, d, memory_order_release);
+	}
 }
 
 /* Destination: a piece of the source's dictionary, in order; every piece

@@ -34,6 +34,9 @@ check_hello(const struct migdp_session *s, const struct migdp_hello *h,
 	if (h->page_size != MIGDP_PAGE_SIZE)
 		return "page size mismatch";
 	*why = MIGDP_R_CHANNELS;
+	if (h->block_pages == 0)
+		return "no partition block in HELLO";
+	*why = MIGDP_R_CHANNELS;
 	if (h->nchannels != s->ctx->nch)
 		return "channel count mismatch";
 	*why = MIGDP_R_LAYOUT;
@@ -108,6 +111,8 @@ handshake(struct migdp_session *s, uint64_t now)
 		return;
 	}
 	ctx->isn = s->last.u.hello.isn;
+	ctx->block_shift = (unsigned)__builtin_ctz(s->last.u.hello.block_pages) +
+			   MIGDP_PAGE_SHIFT;
 	ctx->ctl_loc.session = ctx->ctl_flow.session;
 	for (i = 0; i < ctx->nch; i++) {
 		struct migdp_chan *c = ctx->chans[i];

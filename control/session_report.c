@@ -102,6 +102,22 @@ downtime_json(const struct migdp_session *s, double *total)
 			 "commit_ms", s->go_ns ? ms_between(s->device_state_ns, s->go_ns) + half : 0.0);
 }
 
+/* Where the NIC and guest memory are (NUMA nodes, -1: unknown). */
+static json_t *
+numa_json(const struct migdp_session *s)
+{
+	struct migshim_region_info ri;
+	json_t *regions = json_array();
+	unsigned i;
+
+	for (i = 0; migshim_session_region(s->ctx->shim, i, &ri) == 0; i++)
+		json_array_append_new(regions, json_pack("{s:I, s:I, s:i, s:b, s:b}",
+			"gpa", (json_int_t)ri.gpa, "size", (json_int_t)ri.size,
+			"node", s->region_node[i], "spans_nodes", s->region_mixed[i],
+			"device_state", (ri.flags & MIGSHIM_REGION_DEVICE_STATE) != 0));
+	return json_pack("{s:i, s:o}", "nic_node", s->ctx->port.socket, "regions", regions);
+}
+
 json_t *
 migdp_session_status(const struct migdp_session *s)
 {
@@ -141,6 +157,7 @@ migdp_session_status(const struct migdp_session *s)
 	json_object_set_new(o, "downtime_ms", downtime >= 0 ? json_real(downtime) : json_null());
 	json_object_set_new(o, "downtime", parts);
 	json_object_set_new(o, "parameters", params_json(&s->params));
+	json_object_set_new(o, "numa", numa_json(s));
 	json_object_set_new(o, "rounds", rounds_json(s));
 	json_object_set_new(o, "channels", channels_json(s));
 	json_object_set_new(o, "transitions", transitions_json(s));

@@ -64,6 +64,7 @@ send_hello(struct migdp_session *s)
 	hello.u.hello.nchannels = ctx->nch;
 	hello.u.hello.page_size = MIGDP_PAGE_SIZE;
 	hello.u.hello.isn = ctx->isn;
+	hello.u.hello.block_pages = migshim_session_block_pages(ctx->shim);
 	for (i = 0; migshim_session_region(ctx->shim, i, &ri) == 0; i++) {
 		hello.u.hello.regions[i].gpa = ri.gpa;
 		hello.u.hello.regions[i].size = ri.size;
@@ -110,8 +111,23 @@ handshake(struct migdp_session *s, uint64_t now)
 		}
 		return true;
 	}
-	MIGDP_LOG(INFO, "session %016llx accepted: %u channels",
-		  (unsigned long long)s->ctx->ctl_flow.session, s->ctx->nch);
+	/* The destination's receive window and MTU bound ours. */
+	if (s->accept.mtu < MIGDP_MTU_MIN || s->accept.window == 0 ||
+	    s->accept.nchannels != s->ctx->nch) {
+		migdp_sess_fail(s, "the destination accepted with MTU %u, window %u, "
+				"%u channels: not usable", s->accept.mtu, s->accept.window,
+				s->accept.nchannels);
+		return true;
+	}
+	for (unsigned i = 0; i < s->ctx->nch; i++) {
+		struct migdp_chan *c = s->ctx->chans[i];
+
+		c->tx->p.window = RTE_MIN(c->tx->p.window, s->accept.window);
+		c->flow.mtu = RTE_MIN(c->flow.mtu, s->accept.mtu);
+	}
+	MIGDP_LOG(INFO, "session %016llx accepted: %u channels, window %u, MTU %u",
+		  (unsigned long long)s->ctx->ctl_flow.session, s->ctx->nch,
+		  s->ctx->chans[0]->tx->p.window, s->ctx->chans[0]->flow.mtu);
 	/* The dictionary, if any, before the first page that uses it. */
 	if (cfg->codec_dict && cfg->codec.method != MIGDP_CODEC_RAW &&
 	    migdp_sess_send_dict(s) < 0)

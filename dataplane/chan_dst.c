@@ -53,6 +53,15 @@ verify(struct migdp_chan *c, const struct migdp_frame *f, struct vrec *v)
 			c->st.drops[MIGDP_DROP_REC_OUTSIDE]++;
 			continue;
 		}
+		/* A page travels on its block's channel only (DESIGN decision
+		 * 3): versions are this channel's sequences. */
+		if (c->ctx->block_shift != 0 &&
+		    (((r->gpa >> c->ctx->block_shift) % c->ctx->nch != c->id) ||
+		     (r->gpa >> c->ctx->block_shift) !=
+		     ((r->gpa + len - 1) >> c->ctx->block_shift))) {
+			c->st.drops[MIGDP_DROP_REC_CHANNEL]++;
+			return -1;
+		}
 		v[n].plain = r->data;
 		if (r->type == MIGDP_REC_ZSTD) {
 			uint8_t *page = c->arena + (size_t)nz * MIGDP_PAGE_SIZE;

@@ -365,6 +365,7 @@ send_new(struct migdp_chan *c, uint64_t now)
 	bool auto_codec = ctx->cfg->codec.method == MIGDP_CODEC_AUTO;
 	bool drained = false, link_bound = false;
 	struct rte_mbuf *bufs[MIGDP_BURST];
+	uint16_t burst = (uint16_t)ctx->cfg->port.burst;
 	unsigned nbuf = 0, used = 0;
 	uint16_t n = 0;
 	uint32_t seq;
@@ -372,9 +373,9 @@ send_new(struct migdp_chan *c, uint64_t now)
 
 	/* A burst's buffers at once while bursts go out whole (the last call
 	 * sent one); the ones left go back at the end. */
-	if (c->full_burst && rte_pktmbuf_alloc_bulk(ctx->port.pool, bufs, MIGDP_BURST) == 0)
-		nbuf = MIGDP_BURST;
-	while (n < MIGDP_BURST) {
+	if (c->full_burst && rte_pktmbuf_alloc_bulk(ctx->port.pool, bufs, burst) == 0)
+		nbuf = burst;
+	while (n < burst) {
 		struct rte_mbuf *m;
 
 		/* Nothing in hand and nothing in the ring: not the pacer's
@@ -442,11 +443,11 @@ send_new(struct migdp_chan *c, uint64_t now)
 	 * (stopped short of a burst with pages left); not when the burst
 	 * ended or the ring was empty: that is the CPU, or nothing to do. */
 	if (migdp_tx_window_full(c->tx) ||
-	    (!drained && n < MIGDP_BURST && (c->cur_left > 0 || c->idesc < c->ndescs)))
+	    (!drained && n < burst && (c->cur_left > 0 || c->idesc < c->ndescs)))
 		c->saturated = true;
 	if (used < nbuf)
 		rte_pktmbuf_free_bulk(bufs + used, nbuf - used);
-	c->full_burst = n == MIGDP_BURST;
+	c->full_burst = n == burst;
 	/* Neither window nor pacing stopped us (nothing to send, the burst
 	 * ended, no buffer): rate samples now measure us, not the path. */
 	if (!link_bound)
@@ -468,7 +469,7 @@ retransmit(struct migdp_chan *c, uint64_t now)
 	uint32_t seqs[MIGDP_BURST];
 	unsigned i, n, k = 0;
 
-	n = migdp_tx_due(c->tx, now, seqs, MIGDP_BURST);
+	n = migdp_tx_due(c->tx, now, seqs, c->ctx->cfg->port.burst);
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *orig = (struct rte_mbuf *)(uintptr_t)
 			migdp_tx_cookie(c->tx, seqs[i]);

@@ -522,11 +522,13 @@ static const struct cfg_key cfg_keys[] = {
 	UINT("port", "mbufs", port.mbufs, 0, (1u << 24) - 1, "0", 0),
 	UINT("port", "rx_desc", port.rx_desc, 64, 32768, "1024", CFG_POW2),
 	UINT("port", "tx_desc", port.tx_desc, 64, 32768, "1024", CFG_POW2),
-	UINT("port", "burst", port.burst, 1, 512, "32", 0),
+	/* At most MIGDP_BURST (dp.h), the size of every burst array. */
+	UINT("port", "burst", port.burst, 1, 32, "32", 0),
 	ENUM("port", "tx_zero_copy", port.tx_zero_copy, cfg_auto_on_off, "auto", 0),
 	UINT("channels", "count", channels.count, 1, MIGDP_MAX_CHANNELS, "1", 0),
 	KEY("channels", "lcores", t_lcores, channels, NULL, 0),
-	UINT("channels", "window", channels.window, 64, 32768, "1024", CFG_POW2),
+	/* At most MIGDP_TX_MAX_WINDOW (transport.h), which the sender holds. */
+	UINT("channels", "window", channels.window, 64, 4096, "1024", CFG_POW2),
 	{.section = "channels", .name = "max_bandwidth", .type = &t_bandwidth,
 	 FIELD(channels.max_bandwidth), .max = 10000000000000ULL, .def = "0"},
 	ENUM("channels", "congestion", channels.congestion, cfg_on_off, "on", 0),

@@ -14,6 +14,10 @@
 #include <rte_udp.h>
 
 #include "dp.h"
+
+/* config.c bounds [channels] window and [port] burst by these. */
+static_assert(MIGDP_TX_MAX_WINDOW == 4096, "[channels] window maximum in config.c");
+static_assert(MIGDP_BURST == 32, "[port] burst maximum in config.c");
 #include "log.h"
 
 static uint64_t ns_mult; /* ns per cycle, 32.32 fixed point */
@@ -63,7 +67,7 @@ migdp_rx_burst(struct migdp_ctx *ctx, unsigned self, uint16_t queue,
 	struct rte_mbuf *pkts[MIGDP_BURST_ROOM];
 	uint16_t n, i, kept = 0;
 
-	n = rte_eth_rx_burst(ctx->port.id, queue, pkts, MIGDP_BURST);
+	n = rte_eth_rx_burst(ctx->port.id, queue, pkts, (uint16_t)ctx->cfg->port.burst);
 	if (n > 0)
 		n = migdp_fault_apply(frx, pkts, n);
 	if (inbox != NULL && n < MIGDP_BURST)
@@ -199,7 +203,7 @@ migdp_ctx_init(struct migdp_ctx *ctx, const struct migdp_config *cfg,
 			return -ENOMEM;
 	}
 	snprintf(name, sizeof(name), "migdp_ctl_%s", tag);
-	ctx->ctl_inbox = rte_ring_create(name, 1024, (int)rte_socket_id(),
+	ctx->ctl_inbox = rte_ring_create(name, 1024, ctx->port.socket,
 					 RING_F_SC_DEQ);
 	return ctx->pval == NULL || ctx->ctl_inbox == NULL ? -ENOMEM : 0;
 }
@@ -247,7 +251,9 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 {
 	const struct migdp_config *cfg = ctx->cfg;
 	const struct migdp_fault_conf *fc = &cfg->fault;
-	int socket = (int)rte_socket_id();
+	/* On the NIC's node, as the pool: the lcore that runs the channel
+	 * should be there too (daemon.c warns when it is not). */
+	int socket = ctx->port.socket;
 	struct migdp_chan *c;
 	char name[32];
 
@@ -385,6 +391,14 @@ migdp_chan_poll(struct migdp_chan *c, const struct migdp_chan_role *role,
 
 	n = migdp_rx_burst(ctx, 1u + c->id, c->queue, c->inbox, &c->frx,
 			   &c->st, pkts);
+	/* A dictionary the control lcore handed over (after the burst: a
+	 * frame that needs it was sent after the peer learned we have it). */
+	struct migdp_codec_dict *d = atomic_load_explicit(&c->dict_request,
+							  memory_order_acquire);
+	if (d != c->dict_in_use) {
+		migdp_codec_ctx_set_dict(c->codec, d);
+		c->dict_in_use = d;
+	}
 	for (i = 0; i < n; i++) {
 		if (migdp_rx_parse(ctx, pkts[i], &c->loc, scratch, &f, &c->st))
 			role->on_frame(c, &f, now);

@@ -77,7 +77,10 @@ struct migdp_chan {
 	struct migdp_tx *tx;         /* source */
 	struct migdp_pacer pacer;    /* source */
 	struct migdp_rx *rx;         /* destination */
-	struct migdp_vtab *vt;       /* destination */
+	struct migdp_vtab *vt;
+	/* Destination: the source's partition (HELLO block_pages): the page
+	 * at gpa is channel ((gpa >> block_shift) % nch)'s alone. */
+	unsigned block_shift;       /* destination */
 	struct migdp_codec_ctx *codec; /* zstd context of this lcore */
 	uint8_t *arena;              /* source: compressed payloads of a frame;
 	                              * destination: the decoded pages of one
@@ -140,6 +143,11 @@ struct migdp_chan {
 	 * round every frame of which the peer acknowledged. */
 	_Atomic uint64_t round_marked;
 	_Atomic uint64_t round_drained;
+	/* Written by the control lcore, taken by the channel's own lcore
+	 * before it handles frames (never written into its codec from
+	 * outside): the dictionary to use from now on. */
+	struct migdp_codec_dict *_Atomic dict_request;
+	struct migdp_codec_dict *dict_in_use; /* owned by the channel lcore */
 } __rte_cache_aligned;
 
 struct migdp_ctx {
@@ -170,6 +178,9 @@ struct migdp_ctx {
 	/* Destination: the version of every page (newest wins), one table
 	 * for the session; each page is written by its channel's lcore. */
 	struct migdp_vtab *vt;
+	/* Destination: the source's partition (HELLO block_pages): the page
+	 * at gpa is channel ((gpa >> block_shift) % nch)'s alone. */
+	unsigned block_shift;
 	/* Published. */
 	_Atomic bool quit;            /* every lcore stops */
 	_Atomic uint64_t last_heard_ns; /* any valid frame from the peer */

@@ -120,6 +120,7 @@ migdp_port_open(struct migdp_port *p, const struct migdp_config *cfg,
 	socket = rte_eth_dev_socket_id(p->id);
 	if (socket < 0)
 		socket = (int)rte_socket_id();
+	p->socket = socket;
 	/* One mbuf holds a whole jumbo frame (headroom + 9014 bytes). Named
 	 * after the port: two ports may share a process (tests/test_chan.c). */
 	snprintf(pool_name, sizeof(pool_name), "migdp_pool_%u", p->id);

@@ -30,6 +30,8 @@ struct migdp_port {
 	bool tx_zero_copy;         /**< source: pages leave from guest memory as
 				    * segments attached to zc_pool mbufs */
 	struct rte_mempool *zc_pool; /**< mbufs without data room, or NULL */
+	int socket;                /**< NUMA node of the NIC (or of the main
+				    * lcore when the port has none) */
 	char name[RTE_ETH_NAME_MAX_LEN];
 };
 

@@ -141,6 +141,7 @@ const char *migdp_reason_name(unsigned reason);
 	_(SEQ_OLD, "sequence too old") \
 	_(SEQ_AHEAD, "sequence beyond window") \
 	_(REC_OUTSIDE, "record outside guest memory") \
+	_(REC_CHANNEL, "record on another channel than its pages' block") \
 	_(REC_CSUM, "record content checksum mismatch")
 
 enum migdp_drop {
@@ -237,7 +238,10 @@ struct migdp_hello {
 	uint32_t page_size;
 	uint16_t nregions; /**< <= MIGDP_MAX_REGIONS */
 	uint32_t isn;      /**< sequence of every channel's first DATA frame */
-	uint8_t digest[MIGDP_DIGEST_LEN]; /**< whole-memory digest, or zero */
+	/** Pages of a partition block (power of two): the page at gpa travels
+	 * on channel (gpa / (block_pages * page)) % nchannels, and only there
+	 * (DESIGN decision 3; the destination refuses it on another). */
+	uint32_t block_pages;
 	struct migdp_region regions[MIGDP_MAX_REGIONS];
 };
 

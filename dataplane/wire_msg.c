@@ -16,7 +16,8 @@ struct wire_hello {
 	rte_be16_t nregions;
 	rte_be16_t reserved;
 	rte_be32_t isn;
-	uint8_t digest[MIGDP_DIGEST_LEN];
+	rte_be32_t block_pages;
+	uint8_t reserved2[MIGDP_DIGEST_LEN - 4];
 	/* followed by nregions struct wire_region */
 } __rte_packed;
 static_assert(sizeof(struct wire_hello) == 48, "wire_hello size");
@@ -105,13 +106,14 @@ enc_hello(uint8_t *p, const struct migdp_hello *m)
 		.page_size = rte_cpu_to_be_32(m->page_size),
 		.nregions = rte_cpu_to_be_16(m->nregions),
 		.isn = rte_cpu_to_be_32(m->isn),
+		.block_pages = rte_cpu_to_be_32(m->block_pages),
 	};
 	struct wire_region r;
 	unsigned i;
 
-	if (m->nregions > MIGDP_MAX_REGIONS)
+	if (m->nregions > MIGDP_MAX_REGIONS ||
+	    (m->block_pages != 0 && !rte_is_power_of_2(m->block_pages)))
 		return -EINVAL;
-	memcpy(w.digest, m->digest, sizeof(w.digest));
 	memcpy(p, &w, sizeof(w));
 	p += sizeof(w);
 	for (i = 0; i < m->nregions; i++, p += sizeof(r)) {
@@ -139,8 +141,10 @@ dec_hello(const uint8_t *p, uint16_t len, struct migdp_hello *m)
 	m->page_size = rte_be_to_cpu_32(w.page_size);
 	m->nregions = rte_be_to_cpu_16(w.nregions);
 	m->isn = rte_be_to_cpu_32(w.isn);
-	memcpy(m->digest, w.digest, sizeof(m->digest));
+	m->block_pages = rte_be_to_cpu_32(w.block_pages);
 	if (w.reserved != 0 || m->nregions > MIGDP_MAX_REGIONS ||
+	    (m->block_pages != 0 && !rte_is_power_of_2(m->block_pages)) ||
+	    memcmp(w.reserved2, (uint8_t[sizeof(w.reserved2)]){0}, sizeof(w.reserved2)) != 0 ||
 	    len != sizeof(w) + m->nregions * sizeof(r))
 		return MIGDP_DROP_BAD_PAYLOAD;
 	for (i = 0, p += sizeof(w); i < m->nregions; i++, p += sizeof(r)) {

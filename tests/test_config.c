@@ -65,7 +65,7 @@
 	  "at most half of peer_timeout_ms (3000)")			\
 	X(udp_port_range, FINISH, 13, "[local] udp_port = 65535", "channel 1 would need port 65536") \
 	X(too_few_mbufs, FINISH, 7, "[port] mbufs = 4096", "= 6272 (0 = auto)") \
-	X(burst_over_desc, FINISH, 8, "[port] burst = 512", "larger than rx_desc")
+	X(burst_too_large, LOAD, 8, "[port] burst = 64", "must be 1..32")
 
 static void
 data_path(char *buf, size_t n, const char *dir, const char *name)

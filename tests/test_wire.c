@@ -221,7 +221,7 @@ test_rt_hello(void)
 		m.u.hello.regions[i].gpa = (uint64_t)i << 32;
 		m.u.hello.regions[i].size = (uint64_t)(i + 1) << 20;
 	}
-	memset(m.u.hello.digest, 0xab, MIGDP_DIGEST_LEN);
+	m.u.hello.block_pages = 512;
 	round_trip(&m, &f);
 	o = &f.msg;
 	CU_ASSERT_EQUAL(o->u.hello.proto_version, 1);
@@ -231,8 +231,7 @@ test_rt_hello(void)
 	CU_ASSERT_EQUAL(o->u.hello.nregions, MIGDP_MAX_REGIONS);
 	CU_ASSERT_EQUAL(memcmp(o->u.hello.regions, m.u.hello.regions,
 			       sizeof(m.u.hello.regions)), 0);
-	CU_ASSERT_EQUAL(memcmp(o->u.hello.digest, m.u.hello.digest,
-			       MIGDP_DIGEST_LEN), 0);
+	CU_ASSERT_EQUAL(o->u.hello.block_pages, 512);
 	/* A listening destination (session 0) takes any session. */
 	{
 		struct migdp_local any = local;
@@ -818,8 +817,19 @@ test_bad_control_payloads(void)
 	m.type = MIGDP_T_HELLO;
 	m.u.hello.nregions = 1;
 	m.u.hello.regions[0] = (struct migdp_region){ 0, 1 << 20 };
+	m.u.hello.block_pages = 3; /* not a power of two */
+	CU_ASSERT(migdp_wire_build_msg(frame, sizeof(frame), &fl, &m) < 0);
+	m.u.hello.block_pages = 512;
 	len = migdp_wire_build_msg(frame, sizeof(frame), &fl, &m);
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_NONE);
+	pl[19] = 3;	/* block_pages 512 -> 515 */
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_PAYLOAD);
+	pl[19] = 0;
+	pl[25] = 1;	/* a reserved byte */
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_PAYLOAD);
+	pl[25] = 0;
 	pl[9] = MIGDP_MAX_REGIONS + 1;
 	refix(frame);
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_PAYLOAD);
