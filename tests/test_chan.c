@@ -646,6 +646,51 @@ test_record_outside(void)
 	ch_pair_free(p);
 }
 
+/* A page on another channel than its block's (DESIGN decision 3, the
+ * source's partition from HELLO): the frame is refused whole, nothing of
+ * it written or acknowledged; its own pages are applied. */
+static void
+test_partition_enforced(void)
+{
+	static const struct ch_region regions[] = {{.gpa = 0, .size = 4 * CH_MB}};
+	struct ch_params prm = {.mtu = 9000, .isn = 1000, .nregions = 1, .nch = 2};
+	uint64_t mine = PG, theirs = 2 * CH_MB + PG; /* blocks 0 and 1 */
+	struct ch_pair *p;
+	struct migdp_data d;
+
+	memcpy(prm.regions, regions, sizeof(regions));
+	p = ch_pair_create(&prm);
+	CU_ASSERT_FATAL(p != NULL);
+	ch_dst_chan(p, 0)->ctx->block_shift = 9 + MIGDP_PAGE_SHIFT; /* 2 MiB */
+	fill_random(ch_src_page(p, mine), 3);
+	fill_random(ch_src_page(p, theirs), 4);
+	migdp_data_init(&d, 9000);
+	CU_ASSERT_FATAL(migdp_data_add_raw(&d, mine, ch_src_page(p, mine)) == 0);
+	CU_ASSERT_FATAL(migdp_data_add_raw(&d, theirs, ch_src_page(p, theirs)) == 0);
+	ch_send(p, 1, ch_build(p, 0, 1000, &d, false));
+	settle_dst(p, 0);
+	CU_ASSERT_EQUAL(dst_st(p)->drops[MIGDP_DROP_REC_CHANNEL], 1);
+	CU_ASSERT_EQUAL(dst_st(p)->pages_raw, 0);
+	CU_ASSERT(all_zero(ch_dst_page(p, mine), PG));
+	CU_ASSERT(all_zero(ch_dst_page(p, theirs), PG));
+	CU_ASSERT_EQUAL(ch_take_acks(p, 0, NULL), 0);
+	/* A zero run across the end of block 0 is refused too. */
+	migdp_data_init(&d, 9000);
+	CU_ASSERT_FATAL(migdp_data_add_zero(&d, 2 * CH_MB - PG, 2) == 0);
+	ch_send(p, 1, ch_build(p, 0, 1000, &d, false));
+	settle_dst(p, 0);
+	CU_ASSERT_EQUAL(dst_st(p)->drops[MIGDP_DROP_REC_CHANNEL], 2);
+	/* Its own page alone is applied. */
+	migdp_data_init(&d, 9000);
+	CU_ASSERT_FATAL(migdp_data_add_raw(&d, mine, ch_src_page(p, mine)) == 0);
+	ch_send(p, 1, ch_build(p, 0, 1000, &d, false));
+	settle_dst(p, 0);
+	CU_ASSERT_EQUAL(dst_st(p)->pages_raw, 1);
+	CU_ASSERT(memcmp(ch_dst_page(p, mine), ch_src_page(p, mine), PG) == 0);
+	CU_ASSERT_EQUAL(ch_take_acks(p, 0, NULL), 1);
+	ch_pair_free(p);
+}
+
 /* ---- registration ------------------------------------------------------- */
 
 int
@@ -665,6 +710,8 @@ main(int argc, char **argv)
 		 test_record_csum},
 		{"newest version wins", test_newest_wins},
 		{"records outside guest memory skipped and counted", test_record_outside},
+		{"a page on another channel than its block's: frame refused",
+		 test_partition_enforced},
 		{NULL, NULL},
 	};
 	static const struct cu_test flow[] = {
