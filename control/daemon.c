@@ -48,6 +48,7 @@ usage(const char *prog)
 		"usage: %s [EAL options] -- --config FILE [--role source|destination]\n"
 		"          [--set section.key=value]... [--daemon] [--progress] [--wait-ms N]\n"
 		"          [--hello-version N]   (tests: announce another protocol version)\n"
+		"          [--hold-ready-ms N]   (tests: a destination holds its READY)\n"
 		"--daemon: serve migrations started on the control socket until stopped;\n"
 		"otherwise migrate the first VM that connects, then exit.\n",
 		prog);
@@ -94,6 +95,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{"progress", no_argument, NULL, 'p'},
 		{"wait-ms", required_argument, NULL, 'w'},
 		{"hello-version", required_argument, NULL, 'V'},
+		{"hold-ready-ms", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -114,6 +116,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case 'p': a->run.progress = true; break;
 		case 'w': a->run.wait_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'V': a->run.hello_version = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'R': a->run.hold_ready_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: return -1;
 		}
 	}

@@ -42,6 +42,7 @@ struct migdp_run_opts {
 	bool progress;            /* a progress line per second on stderr */
 	unsigned wait_ms;         /* destination: how long to wait for HELLO */
 	unsigned hello_version;   /* tests: announce this protocol version */
+	unsigned hold_ready_ms;   /* tests: the destination holds its READY */
 };
 
 /** Pre-copy round figures, as reported in status. */
@@ -103,6 +104,7 @@ struct migdp_session {
 	uint64_t linger_until_ns;
 	enum migdp_reason reject_why;
 	bool resumed;
+	uint64_t hold_until_ns;      /* tests: READY held until then */
 	bool device_state;           /* the hypervisor gave a device-state region */
 	uint64_t device_state_bytes;
 	int region_node[MIGSHIM_MAX_REGIONS]; /* NUMA node of each region, -1 unknown */

@@ -190,6 +190,12 @@ on_commit(struct migdp_session *s, uint64_t now)
 				 "every channel complete, digests equal" :
 				 "every channel complete, digests differ");
 	}
+	if (s->o->hold_ready_ms != 0) { /* tests: a destination slow to answer */
+		if (s->hold_until_ns == 0)
+			s->hold_until_ns = now + (uint64_t)s->o->hold_ready_ms * 1000000u;
+		if (now < s->hold_until_ns)
+			return 0;
+	}
 	return migdp_commit_dst_on_request(&s->cdst, true, s->rep.verified, now);
 }
 

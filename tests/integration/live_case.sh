@@ -76,7 +76,7 @@ live_no_converge|live_auto_converge)
 		[ "$(field .verified)" = true ] || fail "not verified"
 		[ "$(field '.throttle_max_pct // 0')" -gt 0 ] || fail "never throttled"
 	fi ;;
-live_cancel|live_kill_destination|live_hypervisor_stopped)
+live_cancel|live_kill_destination|live_hypervisor_stopped|live_cancel_switchover|live_kill_destination_switchover|live_kill_destination_commit)
 	# Mid pre-copy: cancelled by migctl, the destination killed, or the
 	# source hypervisor silent (stopped): the session fails with the
 	# reason, the source guest runs on.
@@ -84,15 +84,26 @@ live_cancel|live_kill_destination|live_hypervisor_stopped)
 	trap mr_cleanup EXIT
 	MR_MEM=256M MR_WORKLOAD=steady MR_DIRTY_RATE=20000 MR_CODEC=raw
 	MR_EXTRA_SRC="--set channels.max_bandwidth=1G --set migdp.watchdog_ms=1500"
-	mr_start_all || fail "start"
-	wait_for "$MR_DIR/source.log" "precopy" 30 || fail "no pre-copy"
-	sleep 0.5
+	when="handshake -> precopy" pause=0.5
 	case $CASE in
-	live_cancel)
+	*_switchover)
+		# A large final pass (a long downtime allowed, a slow pace).
+		MR_MEM=128M MR_DIRTY_RATE=3000
+		MR_EXTRA_SRC="--set channels.max_bandwidth=300M --set migration.downtime_limit_ms=3000"
+		when="precopy -> switchover" pause=0.05 ;;
+	*_commit)
+		MR_EXTRA_DST="--hold-ready-ms 20000"
+		when="device-state -> commit" pause=0.05 ;;
+	esac
+	mr_start_all || fail "start"
+	wait_for "$MR_DIR/source.log" "$when" 60 || fail "never reached '$when'"
+	sleep $pause
+	case $CASE in
+	live_cancel|live_cancel_switchover)
 		MIGDP_CONTROL_SOCKET=$MR_DIR/source-control.sock "$MIGCTL" cancel guest1 ||
 			fail "migctl cancel exit $?"
 		expect="cancelled by migrate-cancel" ;;
-	live_kill_destination)
+	live_kill_destination*)
 		pkill -9 -P "$MR_PID_DESTINATION"; expect="peer silent" ;;
 	live_hypervisor_stopped)
 		pkill -STOP -P "$MR_PID_GUEST_SOURCE"; expect="no progress for 1500 ms"
@@ -102,10 +113,19 @@ live_cancel|live_kill_destination|live_hypervisor_stopped)
 	get source .reason | grep -q "$expect" || fail "source reason: $(get source .reason)"
 	[ "$(get guest-source .status)" = failed ] || fail "source guest: $(get guest-source .status)"
 	[ "$(get guest-source .writes)" -gt 0 ] || fail "the source guest did not run"
-	if [ "$CASE" != live_kill_destination ]; then
-		get destination .reason | grep -q "peer aborted" || fail "destination: $(get destination .reason)"
-		source_ran_on
-	fi
+	case $CASE in
+	live_kill_destination*) ;;
+	*)	get destination .reason | grep -q "peer aborted" || fail "destination: $(get destination .reason)"
+		source_ran_on ;;
+	esac
+	# Paused for the switchover: resumed at the source when it failed.
+	case $CASE in
+	*_switchover|*_commit)
+		[ "$(get guest-source .resumed_after_failure)" = true ] ||
+			fail "the source guest was not resumed" ;;
+	esac
+	get source .transitions | jq -e 'map(.to) | index("completed") == null' >/dev/null ||
+		fail "a failed session passed through completed"
 	echo "PASS ($CASE): $(get source .reason)"; exit 0 ;;
 daemon_migctl)
 	# Two long-lived migdp (--daemon); two VMs migrated one after the
