@@ -22,10 +22,10 @@ check_hello(const struct migdp_session *s, const struct migdp_hello *h,
 	unsigned i;
 
 	*why = MIGDP_R_VERSION;
-	if (s->last.version == MIGDP_WIRE_VERSION_LEGACY || h->proto_version < MIGDP_WIRE_VERSION) {
+	if (s->last.version != MIGDP_WIRE_VERSION || h->proto_version < MIGDP_WIRE_VERSION) {
 		snprintf(buf, len, "source speaks wire version %u, this migdp %u",
-			 s->last.version == MIGDP_WIRE_VERSION_LEGACY ?
-			 MIGDP_WIRE_VERSION_LEGACY : h->proto_version, MIGDP_WIRE_VERSION);
+			 s->last.version != MIGDP_WIRE_VERSION ? s->last.version :
+			 h->proto_version, MIGDP_WIRE_VERSION);
 		return buf;
 	}
 	if (h->proto_version != MIGDP_WIRE_VERSION)

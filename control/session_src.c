@@ -59,8 +59,9 @@ send_hello(struct migdp_session *s)
 
 	hello.u.hello.proto_version = s->o->hello_version ?
 		(uint16_t)s->o->hello_version : MIGDP_WIRE_VERSION;
-	if (s->o->hello_version == MIGDP_WIRE_VERSION_LEGACY)
-		hello.version = MIGDP_WIRE_VERSION_LEGACY; /* as an old migdp */
+	if (s->o->hello_version == MIGDP_WIRE_VERSION_LEGACY ||
+	    s->o->hello_version == MIGDP_WIRE_VERSION_PREV)
+		hello.version = (uint8_t)s->o->hello_version; /* as an old migdp */
 	hello.u.hello.nchannels = ctx->nch;
 	hello.u.hello.page_size = MIGDP_PAGE_SIZE;
 	hello.u.hello.isn = ctx->isn;

@@ -395,7 +395,8 @@ migdp_wire_build_msg(void *buf, uint32_t cap, const struct migdp_flow *fl,
 	if (!flow_ok(fl) || m == NULL)
 		return -EINVAL;
 	if (m->version != 0 && m->version != MIGDP_WIRE_VERSION &&
-	    !(m->version == MIGDP_WIRE_VERSION_LEGACY &&
+	    !((m->version == MIGDP_WIRE_VERSION_LEGACY ||
+	       m->version == MIGDP_WIRE_VERSION_PREV) &&
 	      (m->type == MIGDP_T_HELLO || m->type == MIGDP_T_REJECT)))
 		return -EINVAL;
 	n = migdp_msg_encode(pl, m);
@@ -517,7 +518,8 @@ parse_migdp(const struct migdp_hdr *h, uint16_t udp_len,
 	if (h->magic != rte_cpu_to_be_16(MIGDP_WIRE_MAGIC))
 		return MIGDP_DROP_BAD_MAGIC;
 	if (h->version != MIGDP_WIRE_VERSION &&
-	    !(legacy && (h->type == MIGDP_T_HELLO || h->type == MIGDP_T_REJECT)))
+	    !((legacy || h->version == MIGDP_WIRE_VERSION_PREV) &&
+	      (h->type == MIGDP_T_HELLO || h->type == MIGDP_T_REJECT)))
 		return MIGDP_DROP_BAD_VERSION;
 	if (h->type == 0 || h->type >= MIGDP_T_MAX)
 		return MIGDP_DROP_UNKNOWN_TYPE;

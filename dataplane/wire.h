@@ -29,6 +29,9 @@
 /** Version 1 framing (no frame check, UDP checksum): understood for HELLO
  * and REJECT only, so that a version-1 peer is refused with the reason. */
 #define MIGDP_WIRE_VERSION_LEGACY 1
+/** Version 2: the framing of version 3 (frame check); understood for HELLO
+ * and REJECT only, for the same reason. */
+#define MIGDP_WIRE_VERSION_PREV 2
 #define MIGDP_PAGE_SIZE 4096u
 #define MIGDP_PAGE_SHIFT 12
 #define MIGDP_AUTH_TAG_LEN 16

@@ -1029,6 +1029,18 @@ test_legacy_frames(void)
 	CU_ASSERT_NOT_EQUAL(udp_of(frame)->dgram_cksum, 0);
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_NONE);
 	CU_ASSERT_EQUAL(f.msg.version, 1);
+	/* Version 2: HELLO and REJECT in its framing (frame check), nothing else. */
+	m.version = MIGDP_WIRE_VERSION_PREV;
+	len = migdp_wire_build_msg(frame, sizeof(frame), &fl, &m);
+	CU_ASSERT_FATAL(len > 0);
+	CU_ASSERT_EQUAL(hdr_of(frame)->version, 2);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_NONE);
+	CU_ASSERT_EQUAL(f.msg.version, 2);
+	hdr_of(frame)->type = MIGDP_T_KEEPALIVE;
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_VERSION);
+	m.version = MIGDP_WIRE_VERSION_LEGACY;
+	len = migdp_wire_build_msg(frame, sizeof(frame), &fl, &m);
 	udp_of(frame)->dgram_cksum = 0; /* version 1 always had one */
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_UDP_CSUM);
 	m.type = MIGDP_T_REJECT;
