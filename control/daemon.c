@@ -302,8 +302,10 @@ session_begin(int vm, uint32_t peer_ip, char *err, size_t errlen)
 	if (D.sessions == 0)
 		check_numa(ctx);
 	migdp_session_init(&D.sess, ctx, &D.a.run);
-	if (D.params_set)
+	if (D.params_set) {
 		D.sess.params = D.params;
+		migdp_session_apply_params(&D.sess);
+	}
 	D.active = true;
 	D.sessions++;
 	migdp_session_start(&D.sess);
@@ -506,7 +508,7 @@ cmd_set_parameters(void *arg, json_t *args, char *err, size_t errlen)
 	}
 	if (D.active) {
 		D.sess.params = p;
-		D.sess.conv.p = p;
+		migdp_session_apply_params(&D.sess);
 	} else {
 		D.params = p;
 		D.params_set = true;

@@ -431,9 +431,18 @@ migdp_session_init(struct migdp_session *s, struct migdp_ctx *ctx,
 	s->params.throttle_initial_pct = mc->throttle_initial;
 	s->params.throttle_step_pct = mc->throttle_step;
 	s->params.throttle_max_pct = mc->throttle_max;
+	migdp_session_apply_params(s);
 	s->created_ns = s->last_progress_ns = s->moved_ns = migdp_now_ns();
 	atomic_store(&ctx->last_heard_ns, s->created_ns);
 	migdp_fsm_init(&s->fsm, s->source, s->created_ns);
+}
+
+void
+migdp_session_apply_params(struct migdp_session *s)
+{
+	s->conv.p = s->params;
+	atomic_store_explicit(&s->ctx->rate_limit_bps, s->params.max_bandwidth_bps,
+			      memory_order_relaxed);
 }
 
 void

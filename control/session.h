@@ -117,6 +117,9 @@ struct migdp_session {
  * in state setup, with the parameters of [migration]. */
 void migdp_session_init(struct migdp_session *s, struct migdp_ctx *ctx,
 			const struct migdp_run_opts *o);
+/** The parameters in s->params take effect: the policy's, and the
+ * session's rate limit (max-bandwidth) on its channels. */
+void migdp_session_apply_params(struct migdp_session *s);
 /** Start it (event "start"): the source asks, the destination listens. */
 void migdp_session_start(struct migdp_session *s);
 /** One step: frames, peer liveness, channels, the hypervisor, timers.

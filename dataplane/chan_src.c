@@ -569,10 +569,22 @@ src_tick(struct migdp_chan *c, uint64_t now)
 	const struct migdp_cc *cc = migdp_tx_cc(c->tx);
 	unsigned work;
 
+	/* The session's own limit (max-bandwidth), this channel's share. */
+	uint64_t limit = atomic_load_explicit(&c->ctx->rate_limit_bps,
+					      memory_order_relaxed) / c->ctx->nch;
+
 	c->wake_ns = 0;
 	if (cc != NULL) { /* pace to what the path delivers */
-		migdp_pacer_set_rate(&c->pacer, migdp_cc_pacing_bps(cc), now);
+		uint64_t rate = migdp_cc_pacing_bps(cc);
+
+		migdp_pacer_set_rate(&c->pacer, limit != 0 && rate > limit ? limit : rate, now);
 		atomic_store_explicit(&c->acked_bytes, cc->delivered, memory_order_relaxed);
+	} else if (limit != c->limit_applied) {
+		uint64_t base = migdp_config_channel_bps(c->ctx->cfg);
+
+		migdp_pacer_set_rate(&c->pacer, limit == 0 ? base : base == 0 ? limit :
+				     RTE_MIN(base, limit), now);
+		c->limit_applied = limit;
 	}
 	work = retransmit(c, now) + send_new(c, now);
 	if (now - c->link_ns >= 1000000) { /* the chooser's view of the link */

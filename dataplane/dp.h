@@ -112,6 +112,7 @@ struct migdp_chan {
 	uint64_t path_bound_ns;      /* the path last held the channel back */
 	struct migdp_lstats st;
 	uint64_t wake_ns;            /* work due then (pacing): sleep no longer */
+	uint64_t limit_applied;      /* source: the session's limit in force */
 	/* Source: descriptors and where we are in them. */
 	struct migshim_desc descs[MIGDP_BURST];
 	unsigned ndescs, idesc;
@@ -185,6 +186,8 @@ struct migdp_ctx {
 	_Atomic bool quit;            /* every lcore stops */
 	_Atomic uint64_t last_heard_ns; /* any valid frame from the peer */
 	_Atomic uint64_t discovered_bps; /* the session's path rate so far */
+	_Atomic uint64_t rate_limit_bps; /* the session's max-bandwidth, all
+					  * channels together; 0: none */
 };
 
 /** Dense index (pval, version table) of the guest page at @p gpa, which

@@ -127,6 +127,25 @@ live_cancel|live_kill_destination|live_hypervisor_stopped|live_cancel_switchover
 	get source .transitions | jq -e 'map(.to) | index("completed") == null' >/dev/null ||
 		fail "a failed session passed through completed"
 	echo "PASS ($CASE): $(get source .reason)"; exit 0 ;;
+live_set_parameters)
+	# Parameters changed during pre-copy take effect: max-bandwidth paces
+	# the session's channels, and both show in the report.
+	mr_defaults
+	trap mr_cleanup EXIT
+	MR_MEM=128M MR_WORKLOAD=steady MR_DIRTY_RATE=2000 MR_CODEC=raw
+	mr_start_all || fail "start"
+	wait_for "$MR_DIR/source.log" "handshake -> precopy" 60 || fail "no pre-copy"
+	"$MIGCTL" --socket "$MR_DIR/source-control.sock" set max-bandwidth=300M downtime-limit=250 \
+		>/dev/null || fail "migctl set: exit $?"
+	mr_wait_all || fail "the migration failed: $(get source .reason)"
+	[ "$(get source '.parameters["max-bandwidth"]')" = 300000000 ] || fail "max-bandwidth not kept"
+	[ "$(get source '.parameters["downtime-limit"]')" = 250 ] || fail "downtime-limit not kept"
+	bw=$(get source '.rounds[0].bandwidth_bps')
+	echo "round 1 at $bw b/s under a 300 Mb/s limit"
+	[ "$(get source '.rounds[0].bandwidth_bps < 1.3 * 300000000')" = true ] ||
+		fail "round 1 at $bw b/s, limit 300 Mb/s"
+	[ "$(get guest-destination .verified)" = true ] || fail "not verified"
+	echo "PASS ($CASE): $(get source '.parameters | tostring')"; exit 0 ;;
 daemon_migctl)
 	# Two long-lived migdp (--daemon); two VMs migrated one after the
 	# other on migctl's command, watched to the end; then SIGTERM.
