@@ -24,13 +24,11 @@
 #include <rte_lcore.h>
 #include <rte_random.h>
 
-#include "ctlsock.h"
+#include "arp.h"
+#include "daemon.h"
 #include "log.h"
 #include "numa.h"
-#include "session.h"
 #include "telemetry.h"
-
-#define MAX_VMS 8
 
 static volatile sig_atomic_t signalled;
 
@@ -54,35 +52,7 @@ usage(const char *prog)
 		prog);
 }
 
-struct args {
-	const char *config;
-	const char *role;
-	const char *sets[64];
-	unsigned nsets;
-	bool daemon;
-	struct migdp_run_opts run;
-};
-
-/* The daemon: what lives as long as the process. */
-struct daemon {
-	struct migdp_config cfg;       /* as loaded */
-	struct migdp_config scfg;      /* the running session's (its peer) */
-	struct args a;
-	struct migshim_server *srv;
-	struct migshim_session *vms[MAX_VMS]; /* connected hypervisors */
-	struct migdp_port port;
-	struct migdp_ctx ctx;
-	struct migdp_ctlsock *sock;
-	struct migdp_session sess;
-	bool active;                   /* sess is set up (running or ending) */
-	json_t *last_status;           /* of the last session that ended */
-	int last_rc;                   /* 0: it committed */
-	unsigned sessions;             /* sessions run */
-	struct migdp_conv_params params; /* for the next session */
-	bool params_set;
-};
-
-static struct daemon D;
+struct daemon D;
 
 static int
 parse_args(int argc, char **argv, struct args *a)
@@ -147,60 +117,60 @@ bad:
 	return -1;
 }
 
-/* Channel i on the configured lcore, or on the i-th worker. */
+
+/* ---- lcores ------------------------------------------------------------- */
+
+/* Channel i's lcore: configured, or the i-th worker lcore. */
 static int
-assign_lcores(struct migdp_ctx *ctx)
+channel_lcores(unsigned *lcores)
 {
-	const struct migdp_channels_conf *cc = &ctx->cfg->channels;
+	const struct migdp_channels_conf *cc = &D.cfg.channels;
 	unsigned lcore, i = 0;
 
 	if (cc->nb_lcores > 0) {
-		for (i = 0; i < ctx->nch; i++) {
+		for (i = 0; i < cc->count; i++) {
 			lcore = cc->lcores[i];
 			if (!rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore()) {
 				MIGDP_LOG(ERR, "[channels] lcores: lcore %u is not an EAL "
 					  "worker lcore", lcore);
 				return -1;
 			}
-			ctx->chans[i]->lcore = lcore;
+			lcores[i] = lcore;
 		}
 		return 0;
 	}
 	RTE_LCORE_FOREACH_WORKER(lcore) {
-		if (i == ctx->nch)
+		if (i == cc->count)
 			break;
-		ctx->chans[i++]->lcore = lcore;
+		lcores[i++] = lcore;
 	}
-	if (i < ctx->nch) {
+	if (i < cc->count) {
 		MIGDP_LOG(ERR, "%u channels need %u worker lcores, EAL has %u: "
 			  "give more with -l or --lcores (several may share a core)",
-			  ctx->nch, ctx->nch, i);
+			  cc->count, cc->count, i);
 		return -1;
 	}
 	return 0;
 }
 
-/* Channel lcores on another node than the NIC: a warning, once. */
+/* Channel lcores on another node than the NIC: a warning. */
 static void
-check_numa(const struct migdp_ctx *ctx)
+check_numa(const unsigned *lcores, unsigned n)
 {
-	unsigned lcores[MIGDP_MAX_CHANNELS], off[MIGDP_MAX_CHANNELS], i;
+	unsigned off[MIGDP_MAX_CHANNELS], i;
 	int nodes[MIGDP_MAX_CHANNELS];
 	char warn[512];
 
-	for (i = 0; i < ctx->nch; i++) {
-		lcores[i] = ctx->chans[i]->lcore;
+	for (i = 0; i < n; i++)
 		nodes[i] = (int)rte_lcore_to_socket_id(lcores[i]);
-	}
-	if (migdp_numa_off_node(ctx->port.socket, lcores, nodes, ctx->nch, off,
-				warn, sizeof(warn)) > 0)
+	if (migdp_numa_off_node(D.port.socket, lcores, nodes, n, off, warn, sizeof(warn)) > 0)
 		MIGDP_LOG(WARNING, "%s", warn);
 }
 
 /* ---- VMs: hypervisor connections on the shim socket -------------------- */
 
-static int
-vm_find(const char *name)
+int
+migdp_daemon_vm_find(const char *name)
 {
 	unsigned i;
 
@@ -211,8 +181,8 @@ vm_find(const char *name)
 	return -1;
 }
 
-static void
-vm_names(char *buf, size_t len)
+void
+migdp_daemon_vm_names(char *buf, size_t len)
 {
 	size_t n = 0;
 	unsigned i;
@@ -226,7 +196,19 @@ vm_names(char *buf, size_t len)
 		snprintf(buf, len, "none");
 }
 
-/* A hypervisor that connected, and hypervisors that went away. */
+bool
+migdp_daemon_vm_busy(int vm)
+{
+	unsigned i;
+
+	for (i = 0; i < MIGDP_MAX_SESSIONS; i++)
+		if (D.slots[i].active && D.slots[i].ctx.shim == D.vms[vm])
+			return true;
+	return false;
+}
+
+/* A hypervisor that connected, and hypervisors that went away (not
+ * those of a running session: it sees it and fails). */
 static void
 vm_accept(void)
 {
@@ -234,7 +216,7 @@ vm_accept(void)
 	unsigned i;
 
 	for (i = 0; i < MAX_VMS; i++)
-		if (D.vms[i] != NULL && (!D.active || D.ctx.shim != D.vms[i]) &&
+		if (D.vms[i] != NULL && !migdp_daemon_vm_busy((int)i) &&
 		    migshim_session_peer_gone(D.vms[i])) {
 			MIGDP_LOG(INFO, "VM '%s' disconnected", migshim_session_name(D.vms[i]));
 			migshim_session_close(D.vms[i]);
@@ -254,6 +236,12 @@ vm_accept(void)
 		migshim_session_close(ss);
 		return;
 	}
+	if (migdp_daemon_vm_find(migshim_session_name(ss)) >= 0) {
+		MIGDP_LOG(ERR, "VM '%s' refused: a VM of that name is connected",
+			  migshim_session_name(ss));
+		migshim_session_close(ss);
+		return;
+	}
 	for (i = 0; i < MAX_VMS && D.vms[i] != NULL; i++)
 		;
 	if (i == MAX_VMS) {
@@ -269,6 +257,64 @@ vm_accept(void)
 
 /* ---- sessions ----------------------------------------------------------- */
 
+unsigned
+migdp_daemon_active(void)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < MIGDP_MAX_SESSIONS; i++)
+		n += D.slots[i].active;
+	return n;
+}
+
+struct slot *
+migdp_daemon_slot_of(const char *vm, char *err, size_t errlen)
+{
+	struct slot *found = NULL;
+	size_t used = 0;
+	unsigned i, n = 0;
+
+	for (i = 0; i < MIGDP_MAX_SESSIONS; i++) {
+		struct slot *sl = &D.slots[i];
+
+		if (!sl->active || (vm != NULL && strcmp(vm, sl->sess.vm) != 0))
+			continue;
+		found = sl;
+		n++;
+	}
+	if (n == 1)
+		return found;
+	if (n == 0) {
+		snprintf(err, errlen, "no migration%s%s%s running", vm ? " of '" : "",
+			 vm ? vm : "", vm ? "'" : "");
+		return NULL;
+	}
+	used = (size_t)snprintf(err, errlen, "several migrations run (");
+	for (i = 0; i < MIGDP_MAX_SESSIONS && used < errlen; i++)
+		if (D.slots[i].active)
+			used += (size_t)snprintf(err + used, errlen - used, "%s'%s'",
+						 err[used - 1] == '(' ? "" : ", ",
+						 D.slots[i].sess.vm);
+	if (used < errlen)
+		snprintf(err + used, errlen - used, "): name one with \"vm\"");
+	return NULL;
+}
+
+void
+migdp_daemon_default_params(struct migdp_conv_params *p)
+{
+	const struct migdp_migration_conf *mc = &D.cfg.migration;
+
+	migdp_conv_params_default(p);
+	p->downtime_limit_ms = mc->downtime_limit_ms;
+	p->max_bandwidth_bps = mc->max_bandwidth;
+	p->max_rounds = mc->max_rounds;
+	p->auto_converge = mc->auto_converge != 0;
+	p->throttle_initial_pct = mc->throttle_initial;
+	p->throttle_step_pct = mc->throttle_step;
+	p->throttle_max_pct = mc->throttle_max;
+}
+
 static void
 on_session_event(const char *name, json_t *data)
 {
@@ -278,254 +324,186 @@ on_session_event(const char *name, json_t *data)
 		json_decref(data);
 }
 
-/* Start migrating VM @p vm (index in D.vms) to @p peer_ip (0: configured). */
-static int
-session_begin(int vm, uint32_t peer_ip, char *err, size_t errlen)
+/* Start migrating VM @p vm (index in D.vms) with @p peer_ip (0: the
+ * configured peer). */
+int
+migdp_daemon_begin(int vm, uint32_t peer_ip, char *err, size_t errlen)
 {
-	struct migdp_ctx *ctx = &D.ctx;
+	struct slot *sl = NULL;
+	struct migdp_ctx *ctx;
+	char tag[16];
+	unsigned i;
 
-	D.scfg = D.cfg;
+	for (i = 0; i < D.cfg.sessions && sl == NULL; i++)
+		if (!D.slots[i].active)
+			sl = &D.slots[i];
+	if (sl == NULL) {
+		snprintf(err, errlen, "%u migrations run already ([migdp] sessions)",
+			 D.cfg.sessions);
+		return -1;
+	}
+	sl->cfg = D.cfg;
 	/* Every session its own id (the configured or drawn one: the first). */
-	if (D.sessions > 0 && D.scfg.role == MIGDP_ROLE_SOURCE)
-		D.scfg.session_id = rte_rand() | 1;
-	if (peer_ip != 0)
-		D.scfg.peer.ip = peer_ip;
+	if (D.sessions > 0 && sl->cfg.role == MIGDP_ROLE_SOURCE)
+		sl->cfg.session_id = rte_rand() | 1;
+	if (peer_ip != 0 && peer_ip != sl->cfg.peer.ip) {
+		sl->cfg.peer.ip = peer_ip;
+		memset(&sl->cfg.peer.mac, 0, sizeof(sl->cfg.peer.mac)); /* by ARP */
+	}
+	ctx = &sl->ctx;
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->port = D.port;
 	ctx->shim = D.vms[vm];
-	if (migdp_ctx_init(ctx, &D.scfg, migdp_role_name(D.scfg.role)) < 0 ||
-	    migdp_ctx_channels(ctx) < 0 || assign_lcores(ctx) < 0) {
+	ctx->workers = &D.ws;
+	snprintf(tag, sizeof(tag), "%c%u", D.cfg.role == MIGDP_ROLE_SOURCE ? 's' : 'd',
+		 (unsigned)(sl - D.slots));
+	if (migdp_ctx_init(ctx, &sl->cfg, tag) < 0 || migdp_ctx_channels(ctx) < 0) {
 		migdp_ctx_fini(ctx);
-		snprintf(err, errlen, "cannot set up the session (memory, lcores)");
+		snprintf(err, errlen, "cannot set up the session (memory)");
 		return -1;
 	}
-	if (D.sessions == 0)
-		check_numa(ctx);
-	migdp_session_init(&D.sess, ctx, &D.a.run);
+	for (i = 0; i < ctx->nch; i++)
+		ctx->chans[i]->lcore = D.ws.w[i].lcore;
+	migdp_session_init(&sl->sess, ctx, &D.a.run);
 	if (D.params_set) {
-		D.sess.params = D.params;
-		migdp_session_apply_params(&D.sess);
+		sl->sess.params = D.params;
+		migdp_session_apply_params(&sl->sess);
 	}
-	D.active = true;
+	sl->active = true;
 	D.sessions++;
-	migdp_session_start(&D.sess);
+	migdp_session_start(&sl->sess);
 	return 0;
 }
 
-/* The session ended: its report on stdout, its VM disconnected. */
+/* A session ended: its report on stdout, its VM disconnected. */
 static void
-session_finish(void)
+session_finish(struct slot *sl)
 {
-	json_t *rep = migdp_session_report(&D.sess);
-	int vm;
+	json_t *rep = migdp_session_report(&sl->sess);
+	int vm = -1;
+	unsigned i;
 
 	json_dumpf(rep, stdout, JSON_COMPACT);
 	putchar('\n');
 	fflush(stdout);
-	json_decref(D.last_status);
-	D.last_status = migdp_session_status(&D.sess);
-	D.last_rc = D.sess.rep.completed ? 0 : 1;
 	json_decref(rep);
-	vm = -1;
-	for (unsigned i = 0; i < MAX_VMS; i++)
-		if (D.vms[i] == D.ctx.shim)
+	if (D.nended == MAX_ENDED) {
+		json_decref(D.ended[0]);
+		memmove(D.ended, D.ended + 1, (MAX_ENDED - 1) * sizeof(D.ended[0]));
+		D.nended--;
+	}
+	D.ended[D.nended++] = migdp_session_status(&sl->sess);
+	D.last_rc = sl->sess.fsm.outcome_unknown ? 3 : sl->sess.rep.completed ? 0 : 1;
+	for (i = 0; i < MAX_VMS; i++)
+		if (D.vms[i] == sl->ctx.shim)
 			vm = (int)i;
-	migdp_session_fini(&D.sess);
-	migdp_ctx_fini(&D.ctx);
+	if (!sl->sess.leak) {
+		migdp_session_fini(&sl->sess);
+		migdp_ctx_fini(&sl->ctx);
+	}
 	if (vm >= 0) {
 		migshim_session_close(D.vms[vm]);
 		D.vms[vm] = NULL;
 	}
-	D.active = false;
+	sl->active = false;
 }
 
-/* ---- control socket commands -------------------------------------------- */
+/* ---- control frames ----------------------------------------------------- */
 
-static const char *
-arg_str(json_t *args, const char *key)
+/* An ARP frame: answered if it asks for us, learned by the sessions whose
+ * peer sent it. @return false when @p m is not ARP. */
+static bool
+arp_input(struct rte_mbuf *m)
 {
-	return json_string_value(json_object_get(args, key));
+	struct rte_ether_addr mac;
+	bool learned = false;
+	unsigned i;
+	int r;
+
+	/* First as nobody's: a request for us becomes the reply. */
+	r = migdp_arp_input(m, &D.mac, D.ip, 0, &mac, &learned);
+	if (r < 0)
+		return false;
+	if (r == 1) {
+		migdp_port_tx(&D.port, 0, &m, 1, &D.st.tx_dropped);
+		return true;
+	}
+	for (i = 0; i < MIGDP_MAX_SESSIONS; i++) {
+		struct slot *sl = &D.slots[i];
+
+		if (sl->active && !sl->sess.peer_mac_known)
+			migdp_arp_input(m, &D.mac, D.ip, sl->ctx.ctl_flow.dst_ip,
+					&sl->sess.peer_mac, &sl->sess.peer_mac_known);
+	}
+	rte_pktmbuf_free(m);
+	return true;
 }
 
-static json_t *
-cmd_query_migrate(void *arg, json_t *args, char *err, size_t errlen)
+/* The session of control frame @p m: by its session id, or for a HELLO
+ * of a new session the incoming migration of its VM. */
+static struct slot *
+slot_of_frame(struct rte_mbuf *m)
 {
-	const char *vm = arg_str(args, "vm");
-
-	RTE_SET_USED(arg);
-	RTE_SET_USED(err);
-	RTE_SET_USED(errlen);
-	if (D.active && (vm == NULL || strcmp(vm, D.sess.vm) == 0))
-		return migdp_session_status(&D.sess);
-	if (D.last_status != NULL && (vm == NULL || strcmp(vm, json_string_value(
-			json_object_get(D.last_status, "vm"))) == 0))
-		return json_deep_copy(D.last_status);
-	return json_pack("{s:s}", "state", "none");
-}
-
-static json_t *
-brief(json_t *st)
-{
-	return json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "id", json_object_get(st, "id"),
-			 "vm", json_object_get(st, "vm"), "role", json_object_get(st, "role"),
-			 "state", json_object_get(st, "state"), "round", json_object_get(st, "round"),
-			 "pages_total", json_object_get(json_object_get(st, "pages"), "total"),
-			 "pages_transferred",
-			 json_object_get(json_object_get(st, "pages"), "transferred"));
-}
-
-static json_t *
-cmd_query_sessions(void *arg, json_t *args, char *err, size_t errlen)
-{
-	json_t *a = json_array(), *vms = json_array(), *st;
+	uint64_t id = migdp_frame_session(m);
+	struct migdp_frame f;
+	struct migdp_local any = {.ip = D.ip, .port = D.cfg.local.udp_port};
+	static uint8_t scratch[MIGDP_MAX_FRAME + 64];
+	static struct migdp_ctx probe; /* belongs to no session */
 	unsigned i;
 
-	RTE_SET_USED(arg);
-	RTE_SET_USED(args);
-	RTE_SET_USED(err);
-	RTE_SET_USED(errlen);
-	if (D.active) {
-		st = migdp_session_status(&D.sess);
-		json_array_append_new(a, brief(st));
-		json_decref(st);
+	for (i = 0; i < MIGDP_MAX_SESSIONS; i++)
+		if (D.slots[i].active && id != 0 && D.slots[i].ctx.ctl_loc.session == id)
+			return &D.slots[i];
+	if (D.cfg.role != MIGDP_ROLE_DESTINATION ||
+	    !migdp_rx_parse(&probe, m, &any, scratch, &f, &D.st) ||
+	    f.msg.type != MIGDP_T_HELLO)
+		return NULL;
+	for (i = 0; i < MIGDP_MAX_SESSIONS; i++) {
+		struct slot *sl = &D.slots[i];
+
+		/* Waiting for its source; a HELLO without a name (an old
+		 * source) goes to the only one waiting. */
+		if (sl->active && sl->ctx.ctl_loc.session == 0 &&
+		    (strcmp(f.msg.u.hello.vm, sl->sess.vm) == 0 ||
+		     (f.msg.u.hello.vm[0] == '\0' && migdp_daemon_active() == 1)))
+			return sl;
 	}
-	if (D.last_status != NULL)
-		json_array_append_new(a, brief(D.last_status));
-	for (i = 0; i < MAX_VMS; i++)
-		if (D.vms[i] != NULL)
-			json_array_append_new(vms, json_string(migshim_session_name(D.vms[i])));
-	return json_pack("{s:o, s:o, s:i}", "sessions", a, "vms", vms, "served", (int)D.sessions);
+	return NULL;
 }
 
-/* migrate / migrate-incoming: a session for a connected VM. */
-static json_t *
-start_cmd(json_t *args, enum migdp_role role, enum migdp_command c, char *err, size_t errlen)
+/* Queue 0 and the frames the workers handed over: each to its session.
+ * @return frames. */
+static unsigned
+ctl_rx(void)
 {
-	const char *vm = arg_str(args, "vm"), *peer = arg_str(args, "peer");
-	struct in_addr ip = {0};
-	char names[256];
-	int i;
+	struct rte_mbuf *pkts[MIGDP_BURST];
+	uint16_t n, i;
 
-	if (D.cfg.role != role) {
-		snprintf(err, errlen, "this migdp is a %s: use %s", migdp_role_name(D.cfg.role),
-			 D.cfg.role == MIGDP_ROLE_SOURCE ? "migrate" : "migrate-incoming");
-		return NULL;
+	n = rte_eth_rx_burst(D.port.id, 0, pkts, (uint16_t)D.cfg.port.burst);
+	n += (uint16_t)rte_ring_dequeue_burst(D.ws.ctl_inbox, (void **)pkts + n,
+					      MIGDP_BURST - n, NULL);
+	for (i = 0; i < n; i++) {
+		unsigned o = migdp_workers_owner(&D.ws, pkts[i]);
+		struct slot *sl;
+
+		if (o != 0) { /* a channel's, steered to queue 0 */
+			D.st.misrouted++;
+			if (rte_ring_enqueue(D.ws.w[o - 1].inbox, pkts[i]) != 0)
+				rte_pktmbuf_free(pkts[i]);
+			continue;
+		}
+		if (arp_input(pkts[i]))
+			continue;
+		sl = slot_of_frame(pkts[i]);
+		if (sl == NULL) {
+			D.st.drops[MIGDP_DROP_WRONG_SESSION]++;
+			rte_pktmbuf_free(pkts[i]);
+			continue;
+		}
+		migdp_session_input(&sl->sess, pkts[i]);
 	}
-	if (D.active && migdp_fsm_check_command(&D.sess.fsm, c, err, errlen) != NULL)
-		return NULL;
-	if (D.active) {
-		snprintf(err, errlen, "a migration of '%s' is still ending", D.sess.vm);
-		return NULL;
-	}
-	if (json_object_get(args, "vm") != NULL && vm == NULL) {
-		snprintf(err, errlen, "'vm' must be a string");
-		return NULL;
-	}
-	if (peer != NULL && inet_pton(AF_INET, peer, &ip) != 1) {
-		snprintf(err, errlen, "'peer' is not an IPv4 address: '%s'", peer);
-		return NULL;
-	}
-	i = vm_find(vm);
-	if (i < 0) {
-		vm_names(names, sizeof(names));
-		snprintf(err, errlen, "no VM '%s' connected (connected: %s)",
-			 vm != NULL ? vm : "(any)", names);
-		return NULL;
-	}
-	if (session_begin(i, ip.s_addr, err, errlen) < 0)
-		return NULL;
-	return json_pack("{s:s, s:s}", "vm", D.sess.vm, "state",
-			 migdp_state_name(D.sess.fsm.state));
+	return n;
 }
-
-static json_t *
-cmd_migrate(void *arg, json_t *args, char *err, size_t errlen)
-{
-	RTE_SET_USED(arg);
-	return start_cmd(args, MIGDP_ROLE_SOURCE, MIGDP_CMD_MIGRATE, err, errlen);
-}
-
-static json_t *
-cmd_incoming(void *arg, json_t *args, char *err, size_t errlen)
-{
-	RTE_SET_USED(arg);
-	return start_cmd(args, MIGDP_ROLE_DESTINATION, MIGDP_CMD_INCOMING, err, errlen);
-}
-
-static json_t *
-cmd_cancel(void *arg, json_t *args, char *err, size_t errlen)
-{
-	const char *vm = arg_str(args, "vm");
-
-	RTE_SET_USED(arg);
-	if (!D.active || (vm != NULL && strcmp(vm, D.sess.vm) != 0)) {
-		snprintf(err, errlen, "no migration%s%s running", vm ? " of " : "", vm ? vm : "");
-		return NULL;
-	}
-	if (migdp_session_cancel(&D.sess, "cancelled by migrate-cancel", err, errlen) < 0)
-		return NULL;
-	return json_pack("{s:s}", "state", migdp_state_name(D.sess.fsm.state));
-}
-
-/* Parameters of the running session (while legal) or of the next ones. */
-static json_t *
-cmd_set_parameters(void *arg, json_t *args, char *err, size_t errlen)
-{
-	struct migdp_conv_params p;
-	const char *key;
-	json_t *v;
-	char text[64];
-
-	RTE_SET_USED(arg);
-	if (D.active && migdp_fsm_check_command(&D.sess.fsm, MIGDP_CMD_SET_PARAMETERS,
-						err, errlen) != NULL)
-		return NULL;
-	p = D.active ? D.sess.params : D.params_set ? D.params : D.sess.params;
-	if (!D.active && !D.params_set) {
-		struct migdp_session tmp;
-
-		memset(&tmp, 0, sizeof(tmp));
-		migdp_conv_params_default(&p);
-		p.downtime_limit_ms = D.cfg.migration.downtime_limit_ms;
-		p.max_bandwidth_bps = D.cfg.migration.max_bandwidth;
-		p.max_rounds = D.cfg.migration.max_rounds;
-		p.auto_converge = D.cfg.migration.auto_converge != 0;
-		p.throttle_initial_pct = D.cfg.migration.throttle_initial;
-		p.throttle_step_pct = D.cfg.migration.throttle_step;
-		p.throttle_max_pct = D.cfg.migration.throttle_max;
-	}
-	json_object_foreach(args, key, v) {
-		if (json_is_string(v))
-			snprintf(text, sizeof(text), "%s", json_string_value(v));
-		else if (json_is_integer(v))
-			snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(v));
-		else if (json_is_boolean(v))
-			snprintf(text, sizeof(text), "%s", json_is_true(v) ? "on" : "off");
-		else
-			snprintf(text, sizeof(text), "?");
-		if (migdp_conv_param_set(&p, key, text, err, errlen) < 0)
-			return NULL;
-	}
-	if (D.active) {
-		D.sess.params = p;
-		migdp_session_apply_params(&D.sess);
-	} else {
-		D.params = p;
-		D.params_set = true;
-	}
-	return json_pack("{s:b}", "applied_to_running", D.active);
-}
-
-static const struct migdp_ctl_command commands[] = {
-	{"query-migrate", cmd_query_migrate, "the running (or last) migration: state, "
-	 "round, pages, rates, expected downtime, rounds, channels, transitions; {vm}"},
-	{"query-sessions", cmd_query_sessions, "sessions and connected VMs"},
-	{"migrate", cmd_migrate, "source: migrate a connected VM {vm, peer: IPv4}"},
-	{"migrate-incoming", cmd_incoming, "destination: receive a connected VM {vm}"},
-	{"migrate-cancel", cmd_cancel, "cancel the running migration {vm}"},
-	{"migrate-set-parameters", cmd_set_parameters, "{downtime-limit, max-bandwidth, "
-	 "max-rounds, auto-converge, throttle-initial, throttle-step, throttle-max}"},
-};
 
 /* ---- the loop ----------------------------------------------------------- */
 
@@ -540,6 +518,18 @@ linger(void)
 		migdp_ctlsock_poll(D.sock, 10);
 }
 
+static void
+publish_telemetry(void)
+{
+	const struct migdp_session *ss[MIGDP_MAX_SESSIONS];
+	unsigned i, n = 0;
+
+	for (i = 0; i < MIGDP_MAX_SESSIONS; i++)
+		if (D.slots[i].active)
+			ss[n++] = &D.slots[i].sess;
+	migdp_telemetry_publish(ss, n);
+}
+
 /* Until stopped (daemon) or until the one migration ended. */
 static int
 serve(void)
@@ -548,35 +538,45 @@ serve(void)
 	uint64_t deadline = migdp_now_ns() + (uint64_t)D.a.run.wait_ms * 1000000u;
 	bool cancelled = false;
 	char err[160];
+	unsigned i;
 	int work;
 
 	for (;;) {
 		work = D.sock != NULL ? migdp_ctlsock_poll(D.sock, 0) : 0;
-		if (signalled && D.active && !cancelled) {
+		work += (int)ctl_rx();
+		if (signalled && !cancelled) {
 			cancelled = true;
-			if (migdp_session_cancel(&D.sess, "interrupted", err, sizeof(err)) < 0)
-				MIGDP_LOG(WARNING, "signal: %s; finishing the commit", err);
+			for (i = 0; i < MIGDP_MAX_SESSIONS; i++)
+				if (D.slots[i].active &&
+				    migdp_session_cancel(&D.slots[i].sess, "interrupted", err,
+							 sizeof(err)) < 0)
+					MIGDP_LOG(WARNING, "signal: %s; finishing the commit", err);
 		}
-		if (D.active) {
-			if (!migdp_session_step(&D.sess)) {
-				session_finish();
-				migdp_telemetry_publish(NULL);
-				if (!D.a.daemon || signalled) {
-					linger();
-					return D.last_rc;
-				}
+		for (i = 0; i < MIGDP_MAX_SESSIONS; i++) {
+			struct slot *sl = &D.slots[i];
+
+			if (!sl->active)
+				continue;
+			if (migdp_session_step(&sl->sess)) {
+				work += (int)sl->sess.work;
 				continue;
 			}
-			migdp_telemetry_publish(&D.sess);
-			work += (int)D.sess.work;
+			session_finish(sl);
+			if (!D.a.daemon) {
+				linger();
+				return D.last_rc;
+			}
+		}
+		publish_telemetry();
+		vm_accept();
+		if (migdp_daemon_active() > 0) {
 			migdp_idle(&D.cfg, &idle, work > 0);
 			continue;
 		}
 		if (signalled)
 			return D.a.daemon ? 0 : 1;
-		vm_accept();
-		if (!D.a.daemon && vm_find(NULL) >= 0 && D.sessions == 0) {
-			if (session_begin(vm_find(NULL), 0, err, sizeof(err)) < 0) {
+		if (!D.a.daemon && migdp_daemon_vm_find(NULL) >= 0 && D.sessions == 0) {
+			if (migdp_daemon_begin(migdp_daemon_vm_find(NULL), 0, err, sizeof(err)) < 0) {
 				MIGDP_LOG(ERR, "%s", err);
 				return 1;
 			}
@@ -597,8 +597,9 @@ serve(void)
 int
 main(int argc, char **argv)
 {
+	unsigned lcores[MIGDP_MAX_CHANNELS], i;
+	bool workers = false;
 	int n, ret = 1;
-	unsigned i;
 
 	n = rte_eal_init(argc, argv);
 	if (n < 0)
@@ -618,6 +619,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	migdp_clock_init();
 	migdp_session_event_hook = on_session_event;
+	migdp_session_rx_hook = ctl_rx;
 
 	D.srv = migshim_server_create(D.cfg.shim_socket, D.cfg.role == MIGDP_ROLE_SOURCE ?
 				      MIGSHIM_ROLE_SOURCE : MIGSHIM_ROLE_DESTINATION, 0);
@@ -625,25 +627,40 @@ main(int argc, char **argv)
 		MIGDP_LOG(ERR, "shim socket %s: %s", D.cfg.shim_socket, strerror(errno));
 		goto out;
 	}
-	D.sock = migdp_ctlsock_open(D.cfg.control_socket, commands, RTE_DIM(commands), NULL);
+	D.sock = migdp_ctlsock_open(D.cfg.control_socket, migdp_daemon_commands,
+				    migdp_daemon_ncommands, NULL);
 	if (D.sock == NULL) {
 		MIGDP_LOG(ERR, "control socket %s: %s", D.cfg.control_socket, strerror(errno));
 		goto out;
 	}
 	migdp_telemetry_init();
-	if (migdp_port_open(&D.port, &D.cfg, (uint16_t)(D.cfg.channels.count + 1),
+	if (channel_lcores(lcores) < 0 ||
+	    migdp_port_open(&D.port, &D.cfg, (uint16_t)(D.cfg.channels.count + 1),
 			    D.a.run.wait_ms) < 0)
 		goto out;
-	MIGDP_LOG(INFO, "%s: hypervisors on %s, control on %s", D.a.daemon ? "serving" :
-		  "waiting for a hypervisor", D.cfg.shim_socket, D.cfg.control_socket);
+	D.mac = rte_is_zero_ether_addr(&D.cfg.local.mac) ? D.port.mac : D.cfg.local.mac;
+	D.ip = rte_be_to_cpu_32(D.cfg.local.ip);
+	check_numa(lcores, D.cfg.channels.count);
+	workers = true;
+	if (migdp_workers_start(&D.ws, &D.cfg, &D.port, lcores) < 0) {
+		MIGDP_LOG(ERR, "cannot start the channel lcores");
+		goto stop;
+	}
+	MIGDP_LOG(INFO, "%s: hypervisors on %s, control on %s, up to %u sessions",
+		  D.a.daemon ? "serving" : "waiting for a hypervisor", D.cfg.shim_socket,
+		  D.cfg.control_socket, D.cfg.sessions);
 	ret = serve();
+stop:
+	if (workers)
+		migdp_workers_stop(&D.ws);
 	migdp_port_close(&D.port);
 out:
 	for (i = 0; i < MAX_VMS; i++)
 		migshim_session_close(D.vms[i]);
 	migdp_ctlsock_close(D.sock);
 	migshim_server_destroy(D.srv);
-	json_decref(D.last_status);
+	for (i = 0; i < D.nended; i++)
+		json_decref(D.ended[i]);
 	rte_eal_cleanup();
 	return ret;
 }

@@ -57,6 +57,9 @@ static const struct cell table[MIGDP_ST_MAX][MIGDP_EV_MAX] = {
 		[MIGDP_EV_GO] = L(COMMIT),
 		[MIGDP_EV_CONFIRMED] = L(COMPLETED),
 		ENDS,
+		/* Source past go: the destination said it discarded (it never
+		 * resumes after that), so the VM resumes here. */
+		[MIGDP_EV_DISCARDED] = LS(FAILED),
 	},
 	/* COMPLETED, CANCELLED, FAILED: everything refused. */
 };
@@ -153,6 +156,7 @@ next_state(const struct migdp_fsm *f, enum migdp_event ev,
 	case MIGDP_EV_CANCEL:		/* the VM is handed over */
 		return f->go ? -EPERM : 0;
 	case MIGDP_EV_CONFIRMED:	/* only what was sent or received */
+	case MIGDP_EV_DISCARDED:	/* before go it is a plain failure */
 		return f->go ? 0 : -EPERM;
 	case MIGDP_EV_FAIL:		/* past go the VM runs at the destination */
 		if (f->go)
@@ -179,8 +183,8 @@ apply(struct migdp_fsm *f, enum migdp_event ev, enum migdp_state next,
 		f->round++;
 	else if (ev == MIGDP_EV_GO)
 		f->go = true;
-	if (ev == MIGDP_EV_FAIL || ev == MIGDP_EV_CANCEL) {
-		if (f->go && f->source)
+	if (ev == MIGDP_EV_FAIL || ev == MIGDP_EV_CANCEL || ev == MIGDP_EV_DISCARDED) {
+		if (f->go && f->source && ev != MIGDP_EV_DISCARDED)
 			f->outcome_unknown = true;
 		snprintf(f->reason, sizeof(f->reason), "%s",
 			 reason[0] != '\0' ? reason : migdp_event_name(ev));

@@ -60,7 +60,8 @@ enum migdp_state {
 	_(GO, "go") \
 	_(CONFIRMED, "confirmed") \
 	_(CANCEL, "cancel") \
-	_(FAIL, "fail")
+	_(FAIL, "fail") \
+	_(DISCARDED, "discarded")
 
 enum migdp_event {
 #define _(n, s) MIGDP_EV_##n,

@@ -14,10 +14,10 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
-#include "arp.h"
 #include "log.h"
 #include "numa.h"
 #include "session.h"
+#include "worker.h"
 
 void (*migdp_session_event_hook)(const char *name, json_t *data);
 
@@ -74,8 +74,8 @@ migdp_sess_send_reason(struct migdp_session *s, uint8_t type, enum migdp_reason 
 {
 	struct migdp_msg m = {.type = type};
 
-	if (type == MIGDP_T_REJECT && s->last.type == MIGDP_T_HELLO)
-		m.version = s->last.version;
+	if (type == MIGDP_T_REJECT && s->hello.type == MIGDP_T_HELLO)
+		m.version = s->hello.version;
 	m.u.reason.reason = (uint16_t)r;
 	snprintf(m.u.reason.text, sizeof(m.u.reason.text), "%.*s",
 		 (int)sizeof(m.u.reason.text) - 1, text);
@@ -89,20 +89,26 @@ on_frame(struct migdp_session *s, const struct migdp_frame *f)
 	switch (f->msg.type) {
 	case MIGDP_T_HELLO:
 		s->got_hello = true;
-		break;
+		s->hello = f->msg;
+		s->hello_mac = f->src_mac;
+		s->hello_session = f->session;
+		return;
 	case MIGDP_T_ACCEPT:
 		s->got_accept = true;
 		s->accept = f->msg.u.accept;
 		return;
 	case MIGDP_T_REJECT:
 		s->got_reject = true;
-		break;
+		s->reason = f->msg;
+		return;
 	case MIGDP_T_ABORT:
 		s->got_abort = true;
-		break;
+		s->reason = f->msg;
+		return;
 	case MIGDP_T_COMMIT:
 		s->got_commit = true;
-		break;
+		s->commit = f->msg;
+		return;
 	case MIGDP_T_KEEPALIVE:
 		return;
 	case MIGDP_T_DICT:
@@ -115,57 +121,30 @@ on_frame(struct migdp_session *s, const struct migdp_frame *f)
 		s->st.drops[MIGDP_DROP_WRONG_DST]++;
 		return;
 	}
-	s->last = f->msg;
-	s->last_src_mac = f->src_mac;
-	s->last_session = f->session;
 }
 
-static void
-ctl_input(struct migdp_session *s, struct rte_mbuf *m)
+/* A frame for this session's control, routed here by the daemon (its
+ * session id, or a HELLO for its VM): parsed and noted. */
+void
+migdp_session_input(struct migdp_session *s, struct rte_mbuf *m)
 {
-	struct migdp_ctx *ctx = s->ctx;
 	struct migdp_frame f;
-	int r;
 
-	r = migdp_arp_input(m, &ctx->port.mac, ctx->ctl_flow.src_ip,
-			    ctx->ctl_flow.dst_ip, &s->peer_mac, &s->peer_mac_known);
-	if (r == 1) {
-		struct rte_mbuf *pkts[MIGDP_BURST_ROOM] = {m}; /* faults may add */
-
-		migdp_send_frames(ctx, 0, pkts, 1, &s->ftx, &s->st);
-		return;
-	}
-	if (r == -1 && migdp_rx_parse(ctx, m, &ctx->ctl_loc, s->scratch, &f, &s->st))
+	if (migdp_rx_parse(s->ctx, m, &s->ctx->ctl_loc, s->scratch, &f, &s->st))
 		on_frame(s, &f);
+	s->st.rx_frames++;
 	rte_pktmbuf_free(m);
 }
 
-/* Poll queue 0 and the inbox; before the channels run, all queues. */
+unsigned (*migdp_session_rx_hook)(void);
+
+/* Frames for the control lcore come through the daemon, which hands each
+ * to its session (while a session blocks, it pumps them itself). */
 unsigned
 migdp_sess_poll(struct migdp_session *s)
 {
-	struct migdp_ctx *ctx = s->ctx;
-	struct rte_mbuf *pkts[MIGDP_BURST_ROOM];
-	unsigned total = 0;
-	uint16_t q, n, i;
-
-	for (q = 0; q < (s->launched ? 1 : ctx->port.nb_queues); q++) {
-		n = migdp_rx_burst(ctx, 0, q, q == 0 ? ctx->ctl_inbox : NULL,
-				   &s->frx, &s->st, pkts);
-		for (i = 0; i < n; i++)
-			ctl_input(s, pkts[i]);
-		total += n;
-	}
-	/* Frames for channels that do not run: nothing to do with them. */
-	if (!s->launched)
-		for (i = 0; i < ctx->nch; i++) {
-			struct rte_mbuf *m;
-
-			while (ctx->chans[i] != NULL &&
-			       rte_ring_dequeue(ctx->chans[i]->inbox, (void **)&m) == 0)
-				rte_pktmbuf_free(m);
-		}
-	return total;
+	RTE_SET_USED(s);
+	return migdp_session_rx_hook != NULL ? migdp_session_rx_hook() : 0;
 }
 
 bool
@@ -281,20 +260,18 @@ migdp_sess_channels_in(const struct migdp_session *s, int state)
 	return n;
 }
 
+/* The session's channels join the workers (the channel lcores every
+ * session shares). */
 int
 migdp_sess_launch(struct migdp_session *s)
 {
-	struct migdp_ctx *ctx = s->ctx;
-	unsigned i;
+	int ret = migdp_workers_attach(s->ctx->workers, s->ctx);
 
-	for (i = 0; i < ctx->nch; i++) {
-		int (*fn)(void *) = s->source ? migdp_chan_src_main : migdp_chan_dst_main;
-
-		if (rte_eal_remote_launch(fn, ctx->chans[i], ctx->chans[i]->lcore) < 0) {
-			migdp_sess_fail(s, "cannot launch the lcore of channel %u", i);
-			return -1;
-		}
-		s->launched = true; /* the ones launched must be waited for */
+	s->launched = true; /* those attached must be detached */
+	if (ret < 0) {
+		migdp_sess_fail(s, "cannot attach the channels to their lcores: %s",
+				strerror(-ret));
+		return -1;
 	}
 	return 0;
 }
@@ -363,6 +340,8 @@ migdp_sess_fail(struct migdp_session *s, const char *fmt, ...)
 	migdp_sess_event(s, MIGDP_EV_FAIL, why);
 	if (s->fsm.go)
 		return; /* the VM is the destination's: nobody resumes it here */
+	if (s->throttle_pct > 0) /* the VM runs on at full speed */
+		migdp_sess_hv_event(s, MIGSHIM_EV_THROTTLE, 0, 0, "migration failed");
 	migdp_sess_hv_event(s, MIGSHIM_EV_FAILED, EPROTO, 0, why);
 	if (s->got_abort)
 		return;
@@ -378,8 +357,17 @@ migdp_session_cancel(struct migdp_session *s, const char *why, char *err, size_t
 
 	if (bad != NULL)
 		return -EPERM;
+	/* A destination that said READY is in doubt: the source may have let
+	 * the VM go already. GO or its timeout ends it. */
+	if (!s->source && s->fsm.state == MIGDP_ST_COMMIT && s->cdst.phase == MIGDP_CD_READY) {
+		snprintf(err, errlen, "migrate-cancel refused: READY was sent, the source may "
+			 "have let the VM go (GO or its timeout ends the commit)");
+		return -EPERM;
+	}
 	snprintf(s->rep.reason, sizeof(s->rep.reason), "%s", why);
 	migdp_sess_event(s, MIGDP_EV_CANCEL, why);
+	if (s->throttle_pct > 0)
+		migdp_sess_hv_event(s, MIGSHIM_EV_THROTTLE, 0, 0, "migration cancelled");
 	migdp_sess_hv_event(s, MIGSHIM_EV_FAILED, ECANCELED, 0, why);
 	for (i = 0; i < 3; i++)
 		migdp_sess_send_reason(s, MIGDP_T_ABORT, MIGDP_R_CANCELLED, why);
@@ -498,15 +486,54 @@ sum_stats(struct migdp_session *s)
 	}
 }
 
+/* Zero-copy frames the NIC has not freed yet reference guest memory and
+ * each channel's shared info: ask the port to clean up its transmit rings
+ * and wait (a second at most) until no segment is left. */
+static bool
+zero_copy_released(const struct migdp_session *s)
+{
+	uint64_t until = migdp_now_ns() + 1000000000ull;
+	unsigned i;
+
+	for (i = 0; i < s->ctx->nch; i++) /* no lcore runs them now */
+		migdp_chan_release_kept(s->ctx->chans[i]);
+	for (;;) {
+		bool held = false;
+
+		for (i = 0; i < s->ctx->nch; i++) {
+			struct migdp_chan *c = s->ctx->chans[i];
+
+			if (rte_mbuf_ext_refcnt_read(&c->shinfo) > 1) {
+				held = true;
+				rte_eth_tx_done_cleanup(s->ctx->port.id, c->queue, 0);
+			}
+		}
+		if (!held)
+			return true;
+		if (migdp_now_ns() > until)
+			return false;
+		rte_delay_us_sleep(1000);
+	}
+}
+
 /* The session ended: stop the channels, sum, report once. */
 static void
 end(struct migdp_session *s)
 {
 	unsigned i;
 
-	atomic_store(&s->ctx->quit, true);
-	if (s->launched)
-		rte_eal_mp_wait_lcore();
+	if (s->launched && migdp_workers_detach(s->ctx->workers, s->ctx) < 0) {
+		/* A channel still in a worker's hands must not be freed. */
+		MIGDP_LOG(CRIT, "session %s: channels not released by their lcores", s->vm);
+		s->leak = true;
+	}
+	if (!s->leak && s->launched && s->source && s->ctx->port.tx_zero_copy &&
+	    !zero_copy_released(s)) {
+		/* Frames still in the NIC's hands point into guest memory and
+		 * at the channel's shared info: keep both. */
+		MIGDP_LOG(CRIT, "session %s: the NIC holds zero-copy frames", s->vm);
+		s->leak = true;
+	}
 	for (i = 0; i < s->ctx->nch; i++) { /* the lcores have stopped */
 		migdp_codec_ctx_set_dict(s->ctx->chans[i]->codec, NULL);
 		s->ctx->chans[i]->dict_in_use = NULL;
@@ -535,8 +562,15 @@ migdp_session_step(struct migdp_session *s)
 	s->work = migdp_sess_poll(s);
 	if (!migdp_fsm_terminal(&s->fsm)) {
 		if (s->got_abort && !s->fsm.go) {
-			s->got_abort = false;
-			migdp_sess_fail(s, "peer aborted: %s", s->last.u.reason.text);
+			migdp_sess_fail(s, "peer aborted: %s", s->reason.u.reason.text);
+		} else if (s->got_abort && s->source) {
+			/* Past go, yet the destination discarded: it never
+			 * resumes after that, so the VM resumes here. */
+			snprintf(s->rep.reason, sizeof(s->rep.reason),
+				 "the destination discarded after go (%s): the VM runs on here",
+				 s->reason.u.reason.text);
+			migdp_sess_event(s, MIGDP_EV_DISCARDED, s->rep.reason);
+			migdp_sess_hv_event(s, MIGSHIM_EV_FAILED, EPROTO, 0, s->rep.reason);
 		} else if (migdp_sess_channels_in(s, MIGDP_CHAN_FAILED) > 0) {
 			migdp_sess_fail(s, "a channel failed");
 		}

@@ -83,10 +83,13 @@ struct migdp_session {
 	uint64_t rate_ns, rate_start_ns, rate_acked;
 	/* What the frame handlers saw. */
 	bool got_accept, got_reject, got_abort, got_hello, got_commit;
-	struct migdp_msg last;
+	/* The last of each kind: a burst may bring several kinds at once. */
+	struct migdp_msg hello;      /* destination: the last HELLO */
+	struct rte_ether_addr hello_mac; /* ... where it came from */
+	uint64_t hello_session;
+	struct migdp_msg commit;     /* the last COMMIT (request, READY, GO, CONFIRM) */
+	struct migdp_msg reason;     /* the last REJECT or ABORT */
 	struct migdp_accept accept;  /* source: what the destination took */
-	struct rte_ether_addr last_src_mac;
-	uint64_t last_session;
 	struct migdp_dict_state dict;
 	/* Source: rounds. */
 	unsigned round;              /* the round the channels send */
@@ -110,6 +113,7 @@ struct migdp_session {
 	int region_node[MIGSHIM_MAX_REGIONS]; /* NUMA node of each region, -1 unknown */
 	bool region_mixed[MIGSHIM_MAX_REGIONS];
 	bool ended;                  /* clean-up done, report ready */
+	bool leak;                   /* channels not released: never free them */
 	unsigned work;               /* frames handled by the last step */
 };
 
@@ -132,6 +136,14 @@ int migdp_session_cancel(struct migdp_session *s, const char *why, char *err,
 			 size_t errlen);
 /** Free what the session holds (not the context). */
 void migdp_session_fini(struct migdp_session *s);
+
+/** A frame for this session's control lcore (the daemon routes them:
+ * by session id, a HELLO by VM name); consumed. */
+void migdp_session_input(struct migdp_session *s, struct rte_mbuf *m);
+/** The daemon's receive path for control frames: migdp_sess_poll() calls
+ * it, so that a session waiting on the network (the dictionary) still
+ * gets its frames. @return frames handled. */
+extern unsigned (*migdp_session_rx_hook)(void);
 
 /** query-migrate: the session as JSON (new reference). */
 json_t *migdp_session_status(const struct migdp_session *s);

@@ -22,9 +22,9 @@ check_hello(const struct migdp_session *s, const struct migdp_hello *h,
 	unsigned i;
 
 	*why = MIGDP_R_VERSION;
-	if (s->last.version != MIGDP_WIRE_VERSION || h->proto_version < MIGDP_WIRE_VERSION) {
+	if (s->hello.version != MIGDP_WIRE_VERSION || h->proto_version < MIGDP_WIRE_VERSION) {
 		snprintf(buf, len, "source speaks wire version %u, this migdp %u",
-			 s->last.version != MIGDP_WIRE_VERSION ? s->last.version :
+			 s->hello.version != MIGDP_WIRE_VERSION ? s->hello.version :
 			 h->proto_version, MIGDP_WIRE_VERSION);
 		return buf;
 	}
@@ -33,7 +33,7 @@ check_hello(const struct migdp_session *s, const struct migdp_hello *h,
 	*why = MIGDP_R_PAGE_SIZE;
 	if (h->page_size != MIGDP_PAGE_SIZE)
 		return "page size mismatch";
-	*why = MIGDP_R_CHANNELS;
+	*why = MIGDP_R_LAYOUT;
 	if (h->block_pages == 0)
 		return "no partition block in HELLO";
 	*why = MIGDP_R_CHANNELS;
@@ -97,10 +97,10 @@ handshake(struct migdp_session *s, uint64_t now)
 	if (!s->got_hello)
 		return;
 	s->got_hello = false;
-	bad = check_hello(s, &s->last.u.hello, &why, buf, sizeof(buf));
+	bad = check_hello(s, &s->hello.u.hello, &why, buf, sizeof(buf));
 	/* Answer to where it came from. */
-	rte_ether_addr_copy(&s->last_src_mac, &ctx->ctl_flow.dst_mac);
-	ctx->ctl_flow.session = ctx->ctl_loc.session == 0 ? s->last_session :
+	rte_ether_addr_copy(&s->hello_mac, &ctx->ctl_flow.dst_mac);
+	ctx->ctl_flow.session = ctx->ctl_loc.session == 0 ? s->hello_session :
 							     ctx->ctl_loc.session;
 	if (bad != NULL) {
 		MIGDP_LOG(ERR, "rejecting session: %s", bad);
@@ -110,8 +110,8 @@ handshake(struct migdp_session *s, uint64_t now)
 		s->linger_until_ns = now + 3 * HANDSHAKE_PERIOD_NS;
 		return;
 	}
-	ctx->isn = s->last.u.hello.isn;
-	ctx->block_shift = (unsigned)__builtin_ctz(s->last.u.hello.block_pages) +
+	ctx->isn = s->hello.u.hello.isn;
+	ctx->block_shift = (unsigned)__builtin_ctz(s->hello.u.hello.block_pages) +
 			   MIGDP_PAGE_SHIFT;
 	ctx->ctl_loc.session = ctx->ctl_flow.session;
 	for (i = 0; i < ctx->nch; i++) {
@@ -119,9 +119,11 @@ handshake(struct migdp_session *s, uint64_t now)
 		struct migdp_rx_params rp = c->rx->p; /* init clears the struct */
 
 		c->flow.session = c->loc.session = ctx->ctl_flow.session;
-		rte_ether_addr_copy(&s->last_src_mac, &c->flow.dst_mac);
+		rte_ether_addr_copy(&s->hello_mac, &c->flow.dst_mac);
 		migdp_rx_init(c->rx, &rp, ctx->isn);
 	}
+	/* What came before the HELLO we take is nobody's. */
+	s->got_abort = s->got_commit = s->got_reject = false;
 	migdp_sess_start_clocks(s);
 	atomic_store(&ctx->last_heard_ns, s->start_ns);
 	if (migdp_sess_launch(s) < 0)
@@ -160,14 +162,16 @@ commit_actions(struct migdp_session *s, unsigned acts, uint64_t now)
 	}
 	if ((acts & MIGDP_CA_DONE) &&
 	    migdp_commit_dst_result(&s->cdst) == MIGDP_CR_FAILED)
-		migdp_sess_fail(s, "the source never said go: the VM stays there");
+		migdp_sess_fail(s, "%s", s->rep.verified ?
+				"the source never said go: the VM stays there" :
+				"memory digest differs from the source's: discarded");
 }
 
 /* The source's COMMIT: a request, or GO. */
 static unsigned
 on_commit(struct migdp_session *s, uint64_t now)
 {
-	uint32_t fl = s->last.u.commit.flags;
+	uint32_t fl = s->commit.u.commit.flags;
 	bool have_all;
 
 	s->got_commit = false;
@@ -182,7 +186,7 @@ on_commit(struct migdp_session *s, uint64_t now)
 			return 0; /* asked again until we have it all */
 		s->rep.transfer_ns = now - s->t_data;
 		migdp_session_digest(s->ctx, s->rep.digest);
-		s->rep.verified = memcmp(s->rep.digest, s->last.u.commit.digest,
+		s->rep.verified = memcmp(s->rep.digest, s->commit.u.commit.digest,
 					 MIGDP_DIGEST_LEN) == 0;
 		migdp_commit_dst_init(&s->cdst, now,
 				      (uint64_t)s->ctx->cfg->peer_timeout_ms * 1000000u);

@@ -66,6 +66,7 @@ send_hello(struct migdp_session *s)
 	hello.u.hello.page_size = MIGDP_PAGE_SIZE;
 	hello.u.hello.isn = ctx->isn;
 	hello.u.hello.block_pages = migshim_session_block_pages(ctx->shim);
+	snprintf(hello.u.hello.vm, sizeof(hello.u.hello.vm), "%s", s->vm);
 	for (i = 0; migshim_session_region(ctx->shim, i, &ri) == 0; i++) {
 		hello.u.hello.regions[i].gpa = ri.gpa;
 		hello.u.hello.regions[i].size = ri.size;
@@ -100,7 +101,7 @@ handshake(struct migdp_session *s, uint64_t now)
 	if (!resolve_peer(s, now))
 		return true;
 	if (s->got_reject) {
-		migdp_sess_fail(s, "destination rejected the session: %s", s->last.u.reason.text);
+		migdp_sess_fail(s, "destination rejected the session: %s", s->reason.u.reason.text);
 		return true;
 	}
 	if (!s->got_accept) {
@@ -234,8 +235,10 @@ watchdog(struct migdp_session *s, uint64_t now)
 	uint64_t pages = migdp_sess_pages_done(s), marked = 0, refused = 0;
 	unsigned i;
 
-	for (i = 0; i < s->ctx->nch; i++)
+	for (i = 0; i < s->ctx->nch; i++) /* taken, sent or acknowledged */
 		marked += atomic_load_explicit(&s->ctx->chans[i]->round_marked,
+					       memory_order_relaxed) +
+			  atomic_load_explicit(&s->ctx->chans[i]->acked_bytes,
 					       memory_order_relaxed);
 	if (pages != s->moved_pages || marked != s->moved_marked) {
 		s->moved_pages = pages;
@@ -367,7 +370,7 @@ commit(struct migdp_session *s, uint64_t now)
 	migdp_sess_keepalive(s, now);
 	acts = migdp_commit_src_tick(&s->csrc, now);
 	if (s->got_commit) {
-		uint32_t fl = s->last.u.commit.flags;
+		uint32_t fl = s->commit.u.commit.flags;
 
 		s->got_commit = false;
 		if (fl & MIGDP_COMMIT_READY) {

@@ -10,6 +10,7 @@
 
 #include "session.h"
 #include "telemetry.h"
+#include "worker.h"
 
 struct snap_chan {
 	uint64_t pages, wire_bytes, retransmits, round_drained;
@@ -26,20 +27,17 @@ struct snap {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct snap snap;
+static struct snap snaps[MIGDP_MAX_SESSIONS];
+static unsigned nsnaps, last_n;
 static uint64_t published_ns;
 
-void
-migdp_telemetry_publish(const struct migdp_session *s)
+static void
+take(struct snap *sn, const struct migdp_session *s)
 {
-	uint64_t now = migdp_now_ns();
 	struct snap n = {0};
 	unsigned i;
 
-	if (s != NULL && now - published_ns < 100000000ull)
-		return;
-	published_ns = now;
-	if (s != NULL) {
+	{
 		n.active = true;
 		snprintf(n.id, sizeof(n.id), "%016llx",
 			 (unsigned long long)s->ctx->ctl_flow.session);
@@ -67,42 +65,67 @@ migdp_telemetry_publish(const struct migdp_session *s)
 				.state = atomic_load(&c->state)};
 		}
 	}
+	*sn = n;
+}
+
+void
+migdp_telemetry_publish(const struct migdp_session *const *s, unsigned n)
+{
+	static struct snap fresh[MIGDP_MAX_SESSIONS];
+	uint64_t now = migdp_now_ns();
+	unsigned i;
+
+	if (n == last_n && now - published_ns < 100000000ull)
+		return;
+	published_ns = now;
+	last_n = n;
+	for (i = 0; i < n && i < MIGDP_MAX_SESSIONS; i++)
+		take(&fresh[i], s[i]);
 	pthread_mutex_lock(&lock);
-	snap = n;
+	memcpy(snaps, fresh, sizeof(snaps));
+	nsnaps = i;
 	pthread_mutex_unlock(&lock);
 }
 
-static struct snap
-get(void)
+/* The snapshot of session @p id ("" or NULL: the first). */
+static bool
+get(const char *id, struct snap *out)
 {
-	struct snap s;
+	bool found = false;
+	unsigned i;
 
 	pthread_mutex_lock(&lock);
-	s = snap;
+	for (i = 0; i < nsnaps && !found; i++)
+		if (id == NULL || id[0] == '\0' || strcmp(id, snaps[i].id) == 0) {
+			*out = snaps[i];
+			found = true;
+		}
 	pthread_mutex_unlock(&lock);
-	return s;
+	return found;
 }
 
 static int
 tel_sessions(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct snap s = get();
+	unsigned i;
 
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
-	if (s.active)
-		rte_tel_data_add_array_string(d, s.id);
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < nsnaps; i++)
+		rte_tel_data_add_array_string(d, snaps[i].id);
+	pthread_mutex_unlock(&lock);
 	return 0;
 }
 
 static int
 tel_session(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct snap s = get();
+	struct snap s;
 
 	RTE_SET_USED(cmd);
-	if (!s.active || (params != NULL && params[0] != '\0' && strcmp(params, s.id) != 0))
+	if (!get(params, &s))
 		return -EINVAL; /* no such session */
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "id", s.id);
@@ -125,11 +148,12 @@ static int
 tel_channels(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	static const char *const states[] = {"running", "done", "failed"};
-	struct snap s = get();
+	struct snap s = {0};
 	unsigned i;
 
 	RTE_SET_USED(cmd);
-	RTE_SET_USED(params);
+	if (!get(params, &s) && params != NULL && params[0] != '\0')
+		return -EINVAL;
 	rte_tel_data_start_dict(d);
 	for (i = 0; s.active && i < s.nch; i++) {
 		struct rte_tel_data *c = rte_tel_data_alloc();
@@ -158,5 +182,5 @@ migdp_telemetry_init(void)
 	rte_telemetry_register_cmd("/migdp/session", tel_session,
 				   "One session: state, round, pages, rates. Parameter: session id");
 	rte_telemetry_register_cmd("/migdp/channels", tel_channels,
-				   "Per-channel counters of the running session. No parameters");
+				   "Per-channel counters of a session. Parameter: session id (default: the first)");
 }

@@ -9,8 +9,8 @@ struct migdp_session;
 
 /** Register the endpoints (once, after rte_eal_init()). */
 void migdp_telemetry_init(void);
-/** Control lcore: publish @p s (NULL: no session runs), at most every
+/** Control lcore: publish the @p n running sessions, at most every
  * 100 ms. */
-void migdp_telemetry_publish(const struct migdp_session *s);
+void migdp_telemetry_publish(const struct migdp_session *const *s, unsigned n);
 
 #endif

@@ -570,8 +570,8 @@ src_tick(struct migdp_chan *c, uint64_t now)
 	unsigned work;
 
 	/* The session's own limit (max-bandwidth), this channel's share. */
-	uint64_t limit = atomic_load_explicit(&c->ctx->rate_limit_bps,
-					      memory_order_relaxed) / c->ctx->nch;
+	uint64_t total = atomic_load_explicit(&c->ctx->rate_limit_bps, memory_order_relaxed);
+	uint64_t limit = total == 0 ? 0 : RTE_MAX(total / c->ctx->nch, (uint64_t)1);
 
 	c->wake_ns = 0;
 	if (cc != NULL) { /* pace to what the path delivers */
@@ -591,7 +591,7 @@ src_tick(struct migdp_chan *c, uint64_t now)
 		if (cc != NULL) {
 			/* The session's discovered rate (what the peer
 			 * acknowledged per 100 ms, all channels: see
-			 * rate_sample() in control.c), this channel's share;
+			 * migdp_sess_rate_sample() in control/session.c), this channel's share;
 			 * unknown (raw, which lets the rate show) until the
 			 * first window. Not the channel's own btlbw: a max over
 			 * its own samples, it caught the bursts a shaper lets

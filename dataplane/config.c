@@ -509,6 +509,8 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("migdp", "shim_socket", t_string, shim_socket, NULL, 0),
 	KEY("migdp", "control_socket", t_string, control_socket, NULL, 0),
 	UINT("migdp", "watchdog_ms", watchdog_ms, 100, 3600000, "10000", 0),
+	/* At most MIGDP_MAX_SESSIONS (worker.h). */
+	UINT("migdp", "sessions", sessions, 1, 8, "4", 0),
 	UINT("migration", "downtime_limit_ms", migration.downtime_limit_ms, 1, 600000, "300", 0),
 	{.section = "migration", .name = "max_bandwidth", .type = &t_bandwidth,
 	 FIELD(migration.max_bandwidth), .max = 10000000000000ULL, .def = "0"},
@@ -930,10 +932,12 @@ migdp_config_finish(struct migdp_config *cfg, char *err, size_t errlen)
 				    "must be at most half of peer_timeout_ms (%u)",
 				    cfg->peer_timeout_ms);
 	/* Every ring full, every window full, a burst in hand each way. */
-	need = (uint64_t)ch->count * (port->rx_desc + port->tx_desc + ch->window + 2 * port->burst);
+	need = (uint64_t)ch->count * (port->rx_desc + port->tx_desc +
+				      cfg->sessions * (ch->window + 2 * port->burst));
 	if (port->mbufs != 0 && port->mbufs < need)
 		return cfg_fail_key(cfg, "port", "mbufs", err, errlen, "fewer than count x (rx_desc "
-				    "+ tx_desc + window + 2 x burst) = %" PRIu64 " (0 = auto)", need);
+				    "+ tx_desc + sessions x (window + 2 x burst)) = %" PRIu64
+				    " (0 = auto)", need);
 	/* 2^n - 1 is the most efficient mempool size. */
 	port->pool_size = port->mbufs != 0 ? port->mbufs : rte_align32pow2(need + 1) - 1;
 	if (cfg->shim_socket[0] == '\0')

@@ -122,6 +122,9 @@ struct migdp_config {
 	/** [migdp] control_socket: the JSON control socket ("" until finish():
 	 * /tmp/migdp-ROLE-control.sock). */
 	char control_socket[MIGDP_SOCKET_PATH_LEN];
+	/** [migdp] sessions: migrations at once, at most (the mbuf pools hold
+	 * every session's windows). */
+	uint32_t sessions;
 	/** [migdp] watchdog_ms: a session that makes no progress this long
 	 * (hypervisor silent, descriptors refused) fails, saying why. */
 	uint32_t watchdog_ms;

@@ -202,6 +202,7 @@ migdp_ctx_init(struct migdp_ctx *ctx, const struct migdp_config *cfg,
 		if (ctx->vt == NULL || migdp_vtab_init(ctx->vt, ctx->npages) == NULL)
 			return -ENOMEM;
 	}
+	snprintf(ctx->tag, sizeof(ctx->tag), "%s", tag);
 	snprintf(name, sizeof(name), "migdp_ctl_%s", tag);
 	ctx->ctl_inbox = rte_ring_create(name, 1024, ctx->port.socket,
 					 RING_F_SC_DEQ);
@@ -273,8 +274,7 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 	c->loc.port = c->flow.src_port;
 	/* Named by role too: a source and a destination may share a
 	 * process (tests/test_chan.c). */
-	snprintf(name, sizeof(name), "migdp_in_%s%u",
-		 cfg->role == MIGDP_ROLE_SOURCE ? "src" : "dst", id);
+	snprintf(name, sizeof(name), "migdp_in_%s_%u", ctx->tag, id);
 	c->inbox = rte_ring_create(name, 1024, socket, RING_F_SC_DEQ);
 	if (c->inbox == NULL)
 		goto err;
@@ -351,12 +351,10 @@ err:
 }
 
 void
-migdp_chan_free(struct migdp_chan *c)
+migdp_chan_release_kept(struct migdp_chan *c)
 {
 	struct rte_mbuf *m;
 
-	if (c == NULL)
-		return;
 	if (c->tx != NULL) /* frames still held for retransmission */
 		while (migdp_tx_inflight(c->tx) > 0) {
 			m = (struct rte_mbuf *)(uintptr_t)migdp_tx_cookie(c->tx,
@@ -364,6 +362,16 @@ migdp_chan_free(struct migdp_chan *c)
 			rte_pktmbuf_free(m);
 			c->tx->una++;
 		}
+}
+
+void
+migdp_chan_free(struct migdp_chan *c)
+{
+	struct rte_mbuf *m;
+
+	if (c == NULL)
+		return;
+	migdp_chan_release_kept(c);
 	if (c->inbox != NULL) {
 		while (rte_ring_dequeue(c->inbox, (void **)&m) == 0)
 			rte_pktmbuf_free(m);

@@ -149,11 +149,14 @@ struct migdp_chan {
 	 * outside): the dictionary to use from now on. */
 	struct migdp_codec_dict *_Atomic dict_request;
 	struct migdp_codec_dict *dict_in_use; /* owned by the channel lcore */
+	_Atomic bool attached;       /* served by its worker (worker.h) */
 } __rte_cache_aligned;
 
 struct migdp_ctx {
 	/* Set at start. */
 	const struct migdp_config *cfg;
+	char tag[16];                 /* names its rings, unique per process */
+	struct migdp_workers *workers; /* the lcores that serve its channels */
 	struct migdp_port port;
 	struct migshim_session *shim;
 	uint16_t nch;
@@ -197,6 +200,7 @@ migdp_page_index(const struct migdp_ctx *ctx, uint64_t gpa)
 {
 	unsigned i;
 
+	RTE_ASSERT(ctx->nregions >= 1); /* sorted by gpa: the shim's order */
 	for (i = 0; i < ctx->nregions - 1; i++)
 		if (gpa < ctx->spans[i].end)
 			break;
@@ -326,5 +330,8 @@ struct migdp_chan *migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 				     const struct rte_ether_addr *peer_mac,
 				     uint32_t window);
 void migdp_chan_free(struct migdp_chan *c);
+/** Free the frames @p c keeps for retransmission (its lcore no longer
+ * runs it). */
+void migdp_chan_release_kept(struct migdp_chan *c);
 
 #endif

@@ -74,7 +74,8 @@ zero_copy_setup(struct migdp_port *p, const struct migdp_config *cfg,
 		return 0;
 	}
 	/* At most 3 pages per 9000-byte frame, a fragment per smaller one. */
-	n = rte_align32pow2(cfg->channels.count * (cfg->channels.window + 2 * cfg->port.burst) *
+	n = rte_align32pow2(cfg->sessions * cfg->channels.count *
+			    (cfg->channels.window + 2 * cfg->port.burst) *
 			    (cfg->port.mtu >= 8192 ? 3 : 2) + cfg->port.tx_desc + 1) - 1;
 	char name[RTE_MEMPOOL_NAMESIZE];
 

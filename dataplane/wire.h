@@ -32,6 +32,8 @@
 /** Version 2: the framing of version 3 (frame check); understood for HELLO
  * and REJECT only, for the same reason. */
 #define MIGDP_WIRE_VERSION_PREV 2
+/** VM name in HELLO, NUL included (= MIGSHIM_NAME_LEN). */
+#define MIGDP_VM_NAME_LEN 32
 #define MIGDP_PAGE_SIZE 4096u
 #define MIGDP_PAGE_SHIFT 12
 #define MIGDP_AUTH_TAG_LEN 16
@@ -245,6 +247,9 @@ struct migdp_hello {
 	 * on channel (gpa / (block_pages * page)) % nchannels, and only there
 	 * (DESIGN decision 3; the destination refuses it on another). */
 	uint32_t block_pages;
+	/** The VM, as its hypervisors name it: a destination serving several
+	 * incoming migrations gives the session to its migrate-incoming. */
+	char vm[MIGDP_VM_NAME_LEN];
 	struct migdp_region regions[MIGDP_MAX_REGIONS];
 };
 

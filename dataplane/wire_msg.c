@@ -114,8 +114,12 @@ enc_hello(uint8_t *p, const struct migdp_hello *m)
 	if (m->nregions > MIGDP_MAX_REGIONS ||
 	    (m->block_pages != 0 && !rte_is_power_of_2(m->block_pages)))
 		return -EINVAL;
+	if (memchr(m->vm, '\0', sizeof(m->vm)) == NULL)
+		return -EINVAL;
 	memcpy(p, &w, sizeof(w));
 	p += sizeof(w);
+	memcpy(p, m->vm, sizeof(m->vm));
+	p += sizeof(m->vm);
 	for (i = 0; i < m->nregions; i++, p += sizeof(r)) {
 		if (!region_ok(m->regions[i].gpa, m->regions[i].size))
 			return -EINVAL;
@@ -123,7 +127,7 @@ enc_hello(uint8_t *p, const struct migdp_hello *m)
 		r.size = rte_cpu_to_be_64(m->regions[i].size);
 		memcpy(p, &r, sizeof(r));
 	}
-	return sizeof(w) + m->nregions * sizeof(r);
+	return sizeof(w) + sizeof(m->vm) + m->nregions * sizeof(r);
 }
 
 static enum migdp_drop
@@ -132,6 +136,7 @@ dec_hello(const uint8_t *p, uint16_t len, struct migdp_hello *m)
 	struct wire_hello w;
 	struct wire_region r;
 	unsigned i;
+	bool named;
 
 	if (len < sizeof(w))
 		return MIGDP_DROP_BAD_PAYLOAD;
@@ -142,12 +147,23 @@ dec_hello(const uint8_t *p, uint16_t len, struct migdp_hello *m)
 	m->nregions = rte_be_to_cpu_16(w.nregions);
 	m->isn = rte_be_to_cpu_32(w.isn);
 	m->block_pages = rte_be_to_cpu_32(w.block_pages);
+	/* Versions 1 and 2 had no VM name: a HELLO of their length is read
+	 * without (the lengths differ by the name, given nregions). */
+	named = len == sizeof(w) + sizeof(m->vm) + m->nregions * sizeof(r);
 	if (w.reserved != 0 || m->nregions > MIGDP_MAX_REGIONS ||
 	    (m->block_pages != 0 && !rte_is_power_of_2(m->block_pages)) ||
 	    memcmp(w.reserved2, (uint8_t[sizeof(w.reserved2)]){0}, sizeof(w.reserved2)) != 0 ||
-	    len != sizeof(w) + m->nregions * sizeof(r))
+	    (!named && len != sizeof(w) + m->nregions * sizeof(r)))
 		return MIGDP_DROP_BAD_PAYLOAD;
-	for (i = 0, p += sizeof(w); i < m->nregions; i++, p += sizeof(r)) {
+	p += sizeof(w);
+	memset(m->vm, 0, sizeof(m->vm));
+	if (named) {
+		memcpy(m->vm, p, sizeof(m->vm));
+		p += sizeof(m->vm);
+		if (memchr(m->vm, '\0', sizeof(m->vm)) == NULL)
+			return MIGDP_DROP_BAD_PAYLOAD;
+	}
+	for (i = 0; i < m->nregions; i++, p += sizeof(r)) {
 		memcpy(&r, p, sizeof(r));
 		m->regions[i].gpa = rte_be_to_cpu_64(r.gpa);
 		m->regions[i].size = rte_be_to_cpu_64(r.size);
@@ -377,7 +393,7 @@ dec_dict(const uint8_t *p, uint16_t len, struct migdp_dict_msg *m)
 
 static_assert(sizeof(struct wire_dict) + MIGDP_DICT_CHUNK <= MIGDP_MSG_MAX_PAYLOAD,
 	      "a DICT piece fits the control payload");
-static_assert(MIGDP_MSG_MAX_PAYLOAD == sizeof(struct wire_hello) +
+static_assert(MIGDP_MSG_MAX_PAYLOAD == sizeof(struct wire_hello) + MIGDP_VM_NAME_LEN +
 	      MIGDP_MAX_REGIONS * sizeof(struct wire_region), "max payload");
 
 int

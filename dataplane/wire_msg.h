@@ -9,7 +9,7 @@
 #include "wire.h"
 
 /** Largest control payload: a HELLO with every region. */
-#define MIGDP_MSG_MAX_PAYLOAD (48 + MIGDP_MAX_REGIONS * 16)
+#define MIGDP_MSG_MAX_PAYLOAD (48 + MIGDP_VM_NAME_LEN + MIGDP_MAX_REGIONS * 16)
 
 /* Encode the payload of non-DATA message @p m into @p p (room for
  * MIGDP_MSG_MAX_PAYLOAD). @return payload bytes or -EINVAL. */

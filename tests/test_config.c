@@ -64,7 +64,7 @@
 	X(keepalive_too_long, FINISH, 5, "[migdp] keepalive_ms = 2000", \
 	  "at most half of peer_timeout_ms (3000)")			\
 	X(udp_port_range, FINISH, 13, "[local] udp_port = 65535", "channel 1 would need port 65536") \
-	X(too_few_mbufs, FINISH, 7, "[port] mbufs = 4096", "= 6272 (0 = auto)") \
+	X(too_few_mbufs, FINISH, 7, "[port] mbufs = 4096", "= 12800 (0 = auto)") \
 	X(burst_too_large, LOAD, 8, "[port] burst = 64", "must be 1..32")
 
 static void
@@ -160,7 +160,7 @@ test_source_example(void)
 	CU_ASSERT_EQUAL(c.port.burst, 32);
 	/* auto: 2 x (512 + 512 + 512 + 2 x 32) = 3200 -> 4095 */
 	CU_ASSERT_EQUAL(c.port.mbufs, 0);
-	CU_ASSERT_EQUAL(c.port.pool_size, 4095);
+	CU_ASSERT_EQUAL(c.port.pool_size, 8191);
 	CU_ASSERT_EQUAL(c.channels.count, 2);
 	CU_ASSERT_EQUAL(c.channels.nb_lcores, 0);
 	CU_ASSERT_EQUAL(c.channels.window, 512);
@@ -214,7 +214,7 @@ test_minimal_defaults(void)
 	CU_ASSERT_EQUAL(c.port.rx_desc, 1024);
 	CU_ASSERT_EQUAL(c.port.tx_desc, 1024);
 	/* auto: 2 x (1024 + 1024 + 1024 + 2 x 32) = 6272 -> 8191 */
-	CU_ASSERT_EQUAL(c.port.pool_size, 8191);
+	CU_ASSERT_EQUAL(c.port.pool_size, 16383);
 	CU_ASSERT_EQUAL(c.channels.window, 1024);
 	CU_ASSERT_EQUAL(c.local.udp_port, 47000);
 	CU_ASSERT(rte_is_same_ether_addr(&c.peer.mac, &mac));

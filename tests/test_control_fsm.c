@@ -121,6 +121,7 @@ static const struct legal legal[] = {
 	BOTH_ROLES(S_COMMIT, GO, COMMIT), ENDS(S_COMMIT),
 	BOTH_ROLES(S_COMMIT_GO, CONFIRMED, COMPLETED),
 	BOTH_ROLES(S_COMMIT_GO, FAIL, COMPLETED),
+	{true, S_COMMIT_GO, E(DISCARDED), ST(FAILED)},
 };
 
 #define NLEGAL (sizeof(legal) / sizeof(legal[0]))

@@ -834,9 +834,19 @@ test_bad_control_payloads(void)
 	refix(frame);
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_PAYLOAD);
 	pl[9] = 1;
-	pl[48 + 7] = 0x10;	/* gpa 0x10 */
+	pl[80 + 7] = 0x10;	/* gpa 0x10 */
 	refix(frame);
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_PAYLOAD);
+	/* The VM's name: carried; unterminated, refused both ways. */
+	snprintf(m.u.hello.vm, sizeof(m.u.hello.vm), "vm-a");
+	len = migdp_wire_build_msg(frame, sizeof(frame), &fl, &m);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_NONE);
+	CU_ASSERT_STRING_EQUAL(f.msg.u.hello.vm, "vm-a");
+	memset(pl + 48, 'x', MIGDP_VM_NAME_LEN);
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_PAYLOAD);
+	memset(m.u.hello.vm, 'x', sizeof(m.u.hello.vm));
+	CU_ASSERT(migdp_wire_build_msg(frame, sizeof(frame), &fl, &m) < 0);
 
 	/* REJECT: text not terminated. */
 	memset(&m, 0, sizeof(m));

@@ -171,8 +171,10 @@ mr_start_guest() {
 	fi
 	args+=" $MR_GUEST_EXTRA"
 	# shellcheck disable=SC2086
+	# Several VMs on one daemon (MR_VM set): one report per VM.
+	local out=guest-$role${MR_VM:+-$MR_VM}
 	timeout "$MR_TIMEOUT" "$MR_BUILD/lab/migguest" $args \
-		>"$MR_DIR/guest-$role.json" 2>"$MR_DIR/guest-$role.log" &
+		>"$MR_DIR/$out.json" 2>"$MR_DIR/$out.log" &
 	MR_PIDS+=($!)
 	eval "MR_PID_GUEST_${role^^}=$!"
 }
