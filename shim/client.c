@@ -98,8 +98,10 @@ migshim_client_create(const struct migshim_client_params *in)
 	c->block_shift = (unsigned)__builtin_ctz(c->p.block_pages) +
 			 MIGSHIM_PAGE_SHIFT;
 
-	c->ctrl_fd = memfd_create("migshim-rings", MFD_CLOEXEC);
-	if (c->ctrl_fd < 0 || ftruncate(c->ctrl_fd, (off_t)c->ctrl_size) < 0)
+	/* Sealed against shrinking: migdp maps it (see add_region). */
+	c->ctrl_fd = memfd_create("migshim-rings", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (c->ctrl_fd < 0 || ftruncate(c->ctrl_fd, (off_t)c->ctrl_size) < 0 ||
+	    fcntl(c->ctrl_fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
 		goto err;
 	c->ctrl = mmap(NULL, c->ctrl_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       c->ctrl_fd, 0);

@@ -190,6 +190,11 @@ check_hello(struct migshim_server *s, const struct migshim_hello *h,
 	    h->block_pages > (1u << 20))
 		return refuse(s, EINVAL, "bad block size %u pages or run %u",
 			      h->block_pages, h->max_run_pages);
+	/* Seals before sizes: a file that may still shrink could be cut
+	 * between the two. */
+	seals = fcntl(fds[0], F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return refuse(s, EPERM, "ring area not a memfd sealed against shrinking");
 	if (h->ctrl_size < need || fstat(fds[0], &st) < 0 ||
 	    (uint64_t)st.st_size < need)
 		return refuse(s, EINVAL, "ring area smaller than %zu bytes", need);
@@ -208,6 +213,15 @@ check_hello(struct migshim_server *s, const struct migshim_hello *h,
 				      (unsigned long long)r->offset);
 		if (r->gpa + r->size < r->gpa || r->offset + r->size < r->offset)
 			return refuse(s, EINVAL, "region %u: address range wraps", i);
+		/* Seals before sizes (see the ring area). A memfd that may
+		 * shrink would fault (SIGBUS) in migdp's mapping; a hugetlbfs
+		 * or tmpfs file cannot be sealed and is the hypervisor's to
+		 * keep whole. */
+		seals = fcntl(fds[1 + i], F_GET_SEALS);
+		if (seals >= 0 && !(seals & F_SEAL_SHRINK))
+			return refuse(s, EPERM,
+				      "region %u: memfd not sealed against shrinking "
+				      "(create it with MFD_ALLOW_SEALING)", i);
 		if (fstat(fds[1 + i], &st) < 0)
 			return refuse(s, EBADF, "region %u: fstat: %s", i,
 				      strerror(errno));
@@ -219,14 +233,6 @@ check_hello(struct migshim_server *s, const struct migshim_hello *h,
 				      "region %u: file is %lld bytes, region needs %llu",
 				      i, (long long)st.st_size,
 				      (unsigned long long)(r->offset + r->size));
-		/* A memfd that may shrink would fault (SIGBUS) in migdp's
-		 * mapping; a hugetlbfs or tmpfs file cannot be sealed and is
-		 * the hypervisor's to keep whole. */
-		seals = fcntl(fds[1 + i], F_GET_SEALS);
-		if (seals >= 0 && !(seals & F_SEAL_SHRINK))
-			return refuse(s, EPERM,
-				      "region %u: memfd not sealed against shrinking "
-				      "(create it with MFD_ALLOW_SEALING)", i);
 		if (r->flags & ~MIGSHIM_REGION_DEVICE_STATE || r->reserved != 0)
 			return refuse(s, EINVAL, "region %u: unknown flags 0x%x", i,
 				      r->flags);
