@@ -144,14 +144,11 @@ client_send(struct ctl_client *c, const json_t *j)
 	client_flush(c);
 }
 
-/* Reply with an error of @p class; @p id borrowed, may be NULL. */
+/* Send reply @p r (stolen; NULL: out of memory, the client is dropped)
+ * with @p id (borrowed, may be NULL). */
 static void
-reply_error(struct ctl_client *c, const char *class, const char *desc,
-	    json_t *id)
+reply(struct ctl_client *c, json_t *r, json_t *id)
 {
-	json_t *r = json_pack("{s:{s:s,s:s}}", "error", "class", class,
-			      "desc", desc);
-
 	if (r != NULL && id != NULL)
 		json_object_set(r, "id", id);
 	if (r != NULL)
@@ -159,6 +156,14 @@ reply_error(struct ctl_client *c, const char *class, const char *desc,
 	else
 		client_drop(c);
 	json_decref(r);
+}
+
+/* Reply with an error of @p class; @p id borrowed, may be NULL. */
+static void
+reply_error(struct ctl_client *c, const char *class, const char *desc,
+	    json_t *id)
+{
+	reply(c, json_pack("{s:{s:s,s:s}}", "error", "class", class, "desc", desc), id);
 }
 
 /* Built-in commands */
@@ -213,7 +218,7 @@ dispatch(struct migdp_ctlsock *s, struct ctl_client *c, const char *name,
 	const struct migdp_ctl_command *cmd;
 	char err[256] = "";
 	char desc[320];
-	json_t *ret, *r;
+	json_t *ret;
 
 	if (strcmp(name, "query-commands") == 0) {
 		ret = query_commands(s);
@@ -238,14 +243,7 @@ dispatch(struct migdp_ctlsock *s, struct ctl_client *c, const char *name,
 		reply_error(c, "GenericError", err[0] != '\0' ? err : "command failed", id);
 		return;
 	}
-	r = json_pack("{s:o}", "return", ret);
-	if (r != NULL && id != NULL)
-		json_object_set(r, "id", id);
-	if (r != NULL)
-		client_send(c, r);
-	else
-		client_drop(c);
-	json_decref(r);
+	reply(c, json_pack("{s:o}", "return", ret), id);
 }
 
 /* One request line (without its newline). */

@@ -18,25 +18,35 @@
 /* A request: the channel's address, the low bit set to detach. */
 #define DETACH 1ul
 
-uint64_t
-migdp_frame_session(const struct rte_mbuf *m)
+/* Offset of the UDP header of IPv4/UDP frame @p m, 0 when it is not one. */
+static unsigned
+udp_offset(const struct rte_mbuf *m)
 {
-	uint8_t buf[RTE_ETHER_HDR_LEN + 60 + sizeof(struct rte_udp_hdr) +
-		    sizeof(struct migdp_hdr)];
+	uint8_t buf[RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr)];
 	const struct rte_ether_hdr *eh;
 	const struct rte_ipv4_hdr *ip;
-	const struct migdp_hdr *h;
-	unsigned ihl, off;
+	unsigned ihl;
 
-	eh = rte_pktmbuf_read(m, 0, RTE_ETHER_HDR_LEN + sizeof(*ip), buf);
+	eh = rte_pktmbuf_read(m, 0, sizeof(buf), buf);
 	if (eh == NULL || eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
 		return 0;
 	ip = (const struct rte_ipv4_hdr *)(eh + 1);
 	ihl = (ip->version_ihl & 0xf) * 4u;
 	if (ip->next_proto_id != IPPROTO_UDP || ihl < sizeof(*ip))
 		return 0;
-	off = RTE_ETHER_HDR_LEN + ihl + sizeof(struct rte_udp_hdr);
-	h = rte_pktmbuf_read(m, off, sizeof(*h), buf);
+	return RTE_ETHER_HDR_LEN + ihl;
+}
+
+uint64_t
+migdp_frame_session(const struct rte_mbuf *m)
+{
+	struct migdp_hdr buf;
+	const struct migdp_hdr *h;
+	unsigned off = udp_offset(m);
+
+	if (off == 0)
+		return 0;
+	h = rte_pktmbuf_read(m, off + sizeof(struct rte_udp_hdr), sizeof(*h), &buf);
 	if (h == NULL || h->magic != rte_cpu_to_be_16(MIGDP_WIRE_MAGIC))
 		return 0;
 	return rte_be_to_cpu_64(h->session);
@@ -45,20 +55,13 @@ migdp_frame_session(const struct rte_mbuf *m)
 unsigned
 migdp_workers_owner(const struct migdp_workers *ws, const struct rte_mbuf *m)
 {
-	uint8_t buf[RTE_ETHER_HDR_LEN + 60 + sizeof(struct rte_udp_hdr)];
-	const struct rte_ether_hdr *eh;
-	const struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr buf;
 	const struct rte_udp_hdr *udp;
-	unsigned ihl, port, base = ws->cfg->local.udp_port;
+	unsigned port, base = ws->cfg->local.udp_port, off = udp_offset(m);
 
-	eh = rte_pktmbuf_read(m, 0, RTE_ETHER_HDR_LEN + sizeof(*ip), buf);
-	if (eh == NULL || eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+	if (off == 0)
 		return 0;
-	ip = (const struct rte_ipv4_hdr *)(eh + 1);
-	ihl = (ip->version_ihl & 0xf) * 4u;
-	if (ip->next_proto_id != IPPROTO_UDP || ihl < sizeof(*ip))
-		return 0;
-	udp = rte_pktmbuf_read(m, RTE_ETHER_HDR_LEN + ihl, sizeof(*udp), buf);
+	udp = rte_pktmbuf_read(m, off, sizeof(*udp), &buf);
 	if (udp == NULL)
 		return 0;
 	port = rte_be_to_cpu_16(udp->dst_port);

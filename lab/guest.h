@@ -88,6 +88,8 @@ int guest_prepare_source(const struct guest_opts *o, struct guest *g,
 int guest_connect(struct migshim_client *c, const struct guest_opts *o,
 		  struct guest_result *r);
 /* The session without --live: every page once, final; wait for the end. */
+/* The shim client of this guest (its role, rings, name). */
+struct migshim_client *guest_client_create(const struct guest_opts *o);
 int guest_static_session(const struct guest_opts *o, struct guest *g,
 			 struct guest_result *r);
 

@@ -309,11 +309,7 @@ int
 guest_live_session(const struct guest_opts *o, struct guest *g,
 		   struct guest_result *r)
 {
-	struct migshim_client_params p = {
-		.role = o->role, .nrings = (uint32_t)o->channels,
-		.ring_size = GUEST_RING_SIZE, .max_run_pages = GUEST_MAX_RUN,
-		.block_pages = GUEST_BLOCK_PAGES, .name = o->name};
-	struct migshim_client *c = migshim_client_create(&p);
+	struct migshim_client *c = guest_client_create(o);
 	struct guest_workload *w = NULL;
 	int ret = -1;
 

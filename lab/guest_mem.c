@@ -281,15 +281,22 @@ push_all(struct migshim_client *c, const struct guest *g, double deadline,
 	return st;
 }
 
-int
-guest_static_session(const struct guest_opts *o, struct guest *g,
-		     struct guest_result *r)
+struct migshim_client *
+guest_client_create(const struct guest_opts *o)
 {
 	struct migshim_client_params p = {
 		.role = o->role, .nrings = (uint32_t)o->channels,
 		.ring_size = GUEST_RING_SIZE, .max_run_pages = GUEST_MAX_RUN,
 		.block_pages = GUEST_BLOCK_PAGES, .name = o->name};
-	struct migshim_client *c = migshim_client_create(&p);
+
+	return migshim_client_create(&p);
+}
+
+int
+guest_static_session(const struct guest_opts *o, struct guest *g,
+		     struct guest_result *r)
+{
+	struct migshim_client *c = guest_client_create(o);
 	struct pollfd pfd = {.events = POLLIN};
 	double deadline, t;
 	int st = -1;

@@ -39,6 +39,19 @@ mr_defaults() {
 
 mr_log() { echo "migrate: $*" >&2; }
 
+# For the tests: the last JSON line of report NAME ($MR_DIR/NAME.json), a
+# field of it, and waiting for a PATTERN in FILE (SECONDS at most).
+mr_last() { grep '^{' "$MR_DIR/$1.json" | tail -n 1; }
+mr_get() { mr_last "$1" | jq -r "$2"; }
+mr_wait_for() {
+	local i
+	for ((i = 0; i < $3 * 20; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # A rate in bits/s: digits with an optional decimal suffix K, M or G
 # (100M, 1G, 2.5G; 0 = unshaped). Prints the integer, fails on garbage.
 mr_rate_bits() {

@@ -16,16 +16,8 @@ fail() {
 	for f in "$MR_DIR"/*.log "$MR_DIR"/*.json; do echo "--- $f"; tail -n 4 "$f"; done
 	exit 1
 }
-last() { grep '^{' "$MR_DIR/$1.json" | tail -n 1; }
-get() { last "$1" | jq -r "$2"; }
-wait_for() { # file pattern seconds
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+get() { mr_get "$@"; }
+wait_for() { mr_wait_for "$@"; }
 PEER_TIMEOUT_MS=3000
 
 case $CASE in

@@ -28,16 +28,8 @@ run() {
 	echo "$OUT" | jq -c '{status, reason, verified, rounds, downtime_ms, guest_downtime_ms, total_ms, transitions}'
 }
 field() { echo "$OUT" | jq -r "$1"; }
-last() { grep '^{' "$MR_DIR/$1.json" | tail -n 1; }
-get() { last "$1" | jq -r "$2"; }
-wait_for() { # file pattern seconds
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+get() { mr_get "$@"; }
+wait_for() { mr_wait_for "$@"; }
 # After a failed live migration: the source VM ran on, its memory its own.
 source_ran_on() {
 	[ "$(get guest-source .status)" = failed ] || fail "source guest: $(get guest-source .status)"
