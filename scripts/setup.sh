@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
-	dpdk libdpdk-dev libzstd-dev zstd libnuma-dev libcunit1-dev libjansson-dev
+	dpdk dpdk-dev libdpdk-dev libzstd-dev zstd libnuma-dev libcunit1-dev libjansson-dev
 	libibverbs-dev libxxhash-dev
 	iproute2 jq procps
 	qemu-system-x86

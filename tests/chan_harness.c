@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <ftw.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +32,25 @@ static unsigned pairs_made; /* unique names for ports and rings */
 static struct ch_pair *live;
 
 /* ---- EAL ---------------------------------------------------------------- */
+
+static char runtime_dir[PATH_MAX];
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	RTE_SET_USED(st);
+	RTE_SET_USED(flag);
+	RTE_SET_USED(ftw);
+	return remove(path);
+}
+
+/* EAL leaves its runtime directory behind: the test removes its own. */
+static void
+remove_runtime_dir(void)
+{
+	if (runtime_dir[0] != '\0')
+		nftw(runtime_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
 
 void
 ch_eal_init(const char *prog)
@@ -72,6 +93,8 @@ ch_eal_init(const char *prog)
 			 rte_strerror(rte_errno));
 		cu_skip(why);
 	}
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
+	atexit(remove_runtime_dir);
 	migdp_clock_init();
 	rte_log_set_level(migdp_logtype, RTE_LOG_WARNING);
 }
