@@ -49,6 +49,7 @@ struct migdp_run_opts {
 struct migdp_round {
 	struct migdp_round_stat s;
 	double dirty_rate_pps;
+	uint64_t remaining_pages;   /* the policy's estimate of what is dirty now */
 	enum migdp_conv_decision decision;
 };
 

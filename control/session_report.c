@@ -37,11 +37,12 @@ rounds_json(const struct migdp_session *s)
 		const struct migdp_round *r = &s->rounds[i % MIGDP_SESSION_ROUNDS];
 		double ms = ms_between(r->s.start_ns, r->s.end_ns);
 
-		json_array_append_new(a, json_pack("{s:i, s:I, s:I, s:f, s:f, s:f, s:s}",
+		json_array_append_new(a, json_pack("{s:i, s:I, s:I, s:f, s:f, s:f, s:I, s:s}",
 			"round", (int)r->s.round, "pages", (json_int_t)r->s.pages,
 			"wire_bytes", (json_int_t)r->s.wire_bytes, "ms", ms,
 			"bandwidth_bps", ms > 0 ? (double)r->s.wire_bytes * 8e3 / ms : 0.0,
 			"dirty_rate_pps", r->dirty_rate_pps,
+			"remaining_pages", (json_int_t)r->remaining_pages,
 			"decision", migdp_conv_decision_name(r->decision)));
 	}
 	return a;

@@ -161,6 +161,25 @@ rounds_done(const struct migdp_session *s, bool marked)
 	return r;
 }
 
+/* What a switchover costs besides the final pages, as measured: the
+ * PAUSE event and the harvest (a control-loop period, ~1 ms here), and
+ * the commit's three messages and its FIN (four one-way trips: two round
+ * trips of the slowest channel's minimum RTT). */
+static double
+switchover_cost_ms(const struct migdp_session *s)
+{
+	uint64_t rtt = 0;
+	unsigned i;
+
+	for (i = 0; i < s->ctx->nch; i++) {
+		const struct migdp_cc *cc = migdp_tx_cc(s->ctx->chans[i]->tx);
+
+		if (cc != NULL) /* read while its lcore writes: an estimate */
+			rtt = RTE_MAX(rtt, migdp_cc_min_rtt_ns(cc));
+	}
+	return 1.0 + 2.0 * (double)rtt / 1e6;
+}
+
 /* Round s->round drained: its figures, the policy's decision, and what
  * the hypervisor is told. */
 static void
@@ -175,8 +194,10 @@ close_round(struct migdp_session *s, uint64_t now)
 		.start_ns = s->round_start_ns, .end_ns = now};
 	migdp_conv_set_link_hint(&s->conv, (double)atomic_load_explicit(
 		&s->ctx->discovered_bps, memory_order_relaxed) / 8);
+	migdp_conv_set_switchover_cost(&s->conv, switchover_cost_ms(s));
 	d = migdp_conv_round_end(&s->conv, &r->s);
 	r->dirty_rate_pps = s->conv.dirty_rate_pps;
+	r->remaining_pages = s->conv.remaining_pages;
 	r->decision = d;
 	s->nrounds++;
 	MIGDP_LOG(INFO, "%s", s->conv.why);
