@@ -21,6 +21,8 @@
 
 void (*migdp_session_event_hook)(const char *name, json_t *data);
 
+static void sample(struct migdp_session *s, uint64_t now);
+
 static void
 publish(const char *name, json_t *data)
 {
@@ -421,6 +423,7 @@ migdp_session_init(struct migdp_session *s, struct migdp_ctx *ctx,
 	s->params.throttle_max_pct = mc->throttle_max;
 	migdp_session_apply_params(s);
 	s->created_ns = s->last_progress_ns = s->moved_ns = migdp_now_ns();
+	s->sample_period_ns = 20000000ull;
 	atomic_store(&ctx->last_heard_ns, s->created_ns);
 	migdp_fsm_init(&s->fsm, s->source, s->created_ns);
 }
@@ -545,10 +548,42 @@ end(struct migdp_session *s)
 	if (s->rep.total_ns == 0 && s->start_ns != 0)
 		s->rep.total_ns = migdp_now_ns() - s->start_ns;
 	sum_stats(s);
+	s->sampled_ns = 0;
+	sample(s, migdp_now_ns());
 	s->ended = true;
 	publish("MIGRATION", json_pack("{s:s, s:s, s:s, s:b}", "vm", s->vm,
 				       "state", migdp_state_name(s->fsm.state),
 				       "reason", s->rep.reason, "verified", s->rep.verified));
+}
+
+/* A sample of the progress every period (20 ms at first); when the
+ * table is full every other sample goes and the period doubles, so a
+ * long migration keeps its whole shape. */
+static void
+sample(struct migdp_session *s, uint64_t now)
+{
+	struct migdp_sample *x;
+	unsigned i;
+
+	if (s->start_ns == 0 || now - s->sampled_ns < s->sample_period_ns)
+		return;
+	if (s->nsamples == MIGDP_SESSION_SAMPLES) {
+		for (i = 0; i < MIGDP_SESSION_SAMPLES / 2; i++)
+			s->samples[i] = s->samples[2 * i];
+		s->nsamples = MIGDP_SESSION_SAMPLES / 2;
+		s->sample_period_ns *= 2;
+	}
+	s->sampled_ns = now;
+	x = &s->samples[s->nsamples++];
+	x->t_ns = now - s->start_ns;
+	x->pages = migdp_sess_pages_done(s);
+	x->wire_bytes = migdp_sess_wire_bytes(s);
+	x->remaining = s->fsm.round <= 1 ? (s->rep.pages_total > x->pages ?
+					    s->rep.pages_total - x->pages : 0) :
+		       s->conv.remaining_pages;
+	x->dirty_rate_pps = s->conv.dirty_rate_pps;
+	x->state = (uint16_t)s->fsm.state;
+	x->round = (uint16_t)s->fsm.round;
 }
 
 bool
@@ -575,6 +610,7 @@ migdp_session_step(struct migdp_session *s)
 			migdp_sess_fail(s, "a channel failed");
 		}
 	}
+	sample(s, now);
 	running = s->source ? migdp_sess_src_step(s, now) : migdp_sess_dst_step(s, now);
 	if (!running)
 		end(s);

@@ -17,6 +17,18 @@
 #include "dp.h"
 #include "fsm.h"
 
+/** Samples of a session's progress kept for its report (halved in
+ * resolution when full). */
+#define MIGDP_SESSION_SAMPLES 1024
+
+/** One sample of the progress (the report's "series"). */
+struct migdp_sample {
+	uint64_t t_ns;               /* since the session started */
+	uint64_t pages, wire_bytes, remaining;
+	double dirty_rate_pps;
+	uint16_t state, round;
+};
+
 /** Rounds whose figures a session keeps (the last ones). */
 #define MIGDP_SESSION_ROUNDS 64
 
@@ -113,6 +125,9 @@ struct migdp_session {
 	uint64_t device_state_bytes;
 	int region_node[MIGSHIM_MAX_REGIONS]; /* NUMA node of each region, -1 unknown */
 	bool region_mixed[MIGSHIM_MAX_REGIONS];
+	struct migdp_sample samples[MIGDP_SESSION_SAMPLES];
+	unsigned nsamples;
+	uint64_t sample_period_ns, sampled_ns;
 	bool ended;                  /* clean-up done, report ready */
 	bool leak;                   /* channels not released: never free them */
 	unsigned work;               /* frames handled by the last step */

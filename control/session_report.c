@@ -231,6 +231,37 @@ transport_json(const struct migdp_session *s, json_t *o)
 		"min_rtt_us", (double)min_rtt / 1e3, "states", states));
 }
 
+/* The progress over time, and when the switchover began. */
+static void
+series_json(const struct migdp_session *s, json_t *o)
+{
+	const struct migdp_fsm *f = &s->fsm;
+	json_t *a = json_array(), *sw = json_null();
+	unsigned i;
+
+	for (i = 0; i < s->nsamples; i++) {
+		const struct migdp_sample *x = &s->samples[i];
+
+		json_array_append_new(a, json_pack("{s:f, s:s, s:i, s:I, s:I, s:I, s:f}",
+			"t_ms", (double)x->t_ns / 1e6, "state", migdp_state_name(x->state),
+			"round", (int)x->round, "pages", (json_int_t)x->pages,
+			"wire_bytes", (json_int_t)x->wire_bytes,
+			"remaining_pages", (json_int_t)x->remaining,
+			"dirty_rate_pps", x->dirty_rate_pps));
+	}
+	for (i = f->nlog > MIGDP_FSM_LOG ? f->nlog - MIGDP_FSM_LOG : 0; i < f->nlog; i++) {
+		const struct migdp_fsm_transition *t = &f->log[i % MIGDP_FSM_LOG];
+
+		if (t->to == MIGDP_ST_SWITCHOVER && s->start_ns != 0 && t->at_ns >= s->start_ns) {
+			json_decref(sw);
+			sw = json_real((double)(t->at_ns - s->start_ns) / 1e6);
+		}
+	}
+	json_object_set_new(o, "series", a);
+	json_object_set_new(o, "series_period_ms", json_real((double)s->sample_period_ns / 1e6));
+	json_object_set_new(o, "switchover_ms", sw);
+}
+
 json_t *
 migdp_session_report(const struct migdp_session *s)
 {
@@ -279,6 +310,7 @@ migdp_session_report(const struct migdp_session *s)
 	json_object_set_new(o, "misrouted", json_integer((json_int_t)t->misrouted));
 	if (s->source)
 		transport_json(s, o);
+	series_json(s, o);
 	json_object_set_new(o, "tx_mode", json_string(ctx->port.tx_zero_copy ? "zero-copy" : "copy"));
 	json_object_set_new(o, "tx_zero_copy_fallback", json_integer((json_int_t)t->zc_fallback));
 	json_object_set_new(o, "data_frames", json_pack("{s:I, s:I}",

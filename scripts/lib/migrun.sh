@@ -293,6 +293,7 @@ out = {
     "guest_downtime_ms": gd.get("downtime_ms"),
     "throttle_max_pct": gs.get("throttle_max_pct"),
     "transitions": [t.get("to") for t in src.get("transitions", [])],
+    "series": src.get("series", []), "switchover_ms": src.get("switchover_ms"),
 }
 print(json.dumps(out))
 PY
