@@ -70,12 +70,16 @@ if [ ! -x "$MR_BUILD/control/migdp" ] || [ ! -x "$MR_BUILD/lab/migguest" ]; then
 	echo "migrate-image: build missing in $MR_BUILD: run scripts/setup.sh" >&2
 	exit 2
 fi
-if [ "$MR_HUGE" = 1 ] && [ "$(cat /proc/sys/vm/nr_hugepages)" -lt 1024 ]; then
-	echo "migrate-image: --hugepages needs 1024 hugepages reserved (echo 1024 > /proc/sys/vm/nr_hugepages)" >&2
-	exit 2
+# shellcheck source=lib/hugepages.sh
+. "$HERE/lib/hugepages.sh"
+if [ "$MR_HUGE" = 1 ]; then
+	size=${MR_MEM:-$(stat -c %s "$MR_IMAGE")}
+	# What two EALs and both guests need, reserved for this run (and the
+	# count restored), or exactly what is missing.
+	huge_reserve "$size" 2 || { echo "migrate-image: --hugepages: not enough hugepages (see above)" >&2; exit 2; }
 fi
 
-trap 'mr_cleanup' EXIT
+trap 'mr_cleanup; huge_restore' EXIT
 trap 'mr_log "interrupted"; exit 130' INT TERM
 
 shaped=""; [ "$MR_RATE" != 0 ] && shaped=" shaped to $MR_RATE bit/s"

@@ -192,14 +192,36 @@ mr_start_guest() {
 	eval "MR_PID_GUEST_${role^^}=$!"
 }
 
+# Wait until migdp ROLE listens on its control socket (it opens it before
+# its port: a memif client does not wait for its server here). A migdp that
+# dies at start (EAL without memory, a bad option) is noticed at once, its
+# own error shown.
+mr_wait_ready() {
+	local role=$1 pid i
+	pid=MR_PID_${role^^}
+	for ((i = 0; i < 600; i++)); do
+		[ -S "$MR_DIR/$role-control.sock" ] && return 0
+		if ! kill -0 "${!pid}" 2>/dev/null; then
+			mr_log "the $role migdp exited at start:"
+			grep -v '^progress' "$MR_DIR/$role.log" | tail -n 8 >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	mr_log "the $role migdp is not ready after 30 s"
+	return 1
+}
+
 # Start all four: destination first (memif client waits for the server).
 mr_start_all() {
 	if [ "$MR_LINK" = veth ]; then
 		mr_netns_up || { mr_log "cannot create network namespaces"; return 1; }
 	fi
 	mr_start_migdp destination "$MR_EXTRA_DST" || return 1
+	mr_wait_ready destination || return 1
 	mr_start_guest destination
 	mr_start_migdp source "$MR_EXTRA_SRC" || return 1
+	mr_wait_ready source || return 1
 	mr_start_guest source
 }
 
