@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "guest_devstate.h"
 
 /* Filler word at byte offset @p off (a multiple of 8): splitmix64. */
@@ -85,4 +87,28 @@ guest_devstate_read(const void *region, uint64_t size,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+uint64_t
+guest_page_value(const void *page, uint64_t index)
+{
+	return XXH3_64bits_withSeed(page, GENMEM_PAGE_SIZE, index);
+}
+
+void
+guest_digest_hex(uint64_t sum, uint64_t npages, char hex[GENMEM_DIGEST_HEX_LEN])
+{
+	snprintf(hex, GENMEM_DIGEST_HEX_LEN, "%016llx%016llx",
+		 (unsigned long long)sum, (unsigned long long)npages);
+}
+
+void
+guest_mem_digest(const void *mem, uint64_t npages, char hex[GENMEM_DIGEST_HEX_LEN])
+{
+	const uint8_t *p = mem;
+	uint64_t i, sum = 0;
+
+	for (i = 0; i < npages; i++)
+		sum += guest_page_value(p + i * GENMEM_PAGE_SIZE, i);
+	guest_digest_hex(sum, npages, hex);
 }

@@ -58,6 +58,16 @@ void guest_devstate_write(void *region, uint64_t size,
  * equal to @p size, vCPU count, a NUL-terminated digest and the filler.
  * Copies the header to @p out. @return 0, or -EINVAL with the reason in
  * @p err. */
+/* The lab guest's memory digest, order-independent and so kept as pages
+ * change: the sum of a value of each page (its XXH3-64 seeded with its
+ * index) and the page count, as 32 hex digits. A running guest updates
+ * the sum at each write (guest_workload.c) and reads it at pause in O(1);
+ * guest_mem_digest() computes it from memory (the destination after
+ * resume, the tests). */
+uint64_t guest_page_value(const void *page, uint64_t index);
+void guest_digest_hex(uint64_t sum, uint64_t npages, char hex[GENMEM_DIGEST_HEX_LEN]);
+void guest_mem_digest(const void *mem, uint64_t npages, char hex[GENMEM_DIGEST_HEX_LEN]);
+
 int guest_devstate_read(const void *region, uint64_t size,
 			struct guest_devstate *out, char *err, size_t errlen);
 

@@ -168,8 +168,9 @@ pause_vm(struct live_src *s, uint64_t n)
 	guest_workload_harvest(s->w, s->bm);
 	if (push_round(s, s->bm, s->npages, 0, n, false) < 0)
 		return -1;
+	/* Kept as the vCPUs wrote: no pass over memory while paused. */
 	if (!s->o->no_verify)
-		genmem_digest(s->g->mem, s->g->size, s->r->digest_at_pause);
+		guest_workload_digest(s->w, s->r->digest_at_pause);
 	if (dev_pages == 0)
 		return push_round(s, s->bm, 0, GUEST_DEVSTATE_GPA, n + 1, true);
 	write_device_state(s);
@@ -354,7 +355,9 @@ guest_live_workload(const struct guest_opts *o, const struct guest *g,
 		.rate = o->dirty_rate, .nvcpus = (unsigned)o->vcpus,
 		.hot_pages = o->hot_pages ? o->hot_pages :
 			     (npages / 100 ? npages / 100 : 1),
-		.seed = o->seed};
+		.seed = o->seed,
+		/* The source keeps its digest for the device state. */
+		.track_digest = !o->no_verify && from == NULL};
 
 	if (from != NULL) {
 		p.nvcpus = from->nvcpus; /* the VM's, as it left the source */

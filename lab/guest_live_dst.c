@@ -53,7 +53,7 @@ resume(const struct guest_opts *o, struct guest *g, bool migdp_ok,
 	}
 	if (!o->no_verify) {
 		t = guest_now_ms();
-		genmem_digest(g->mem, g->size, r->digest);
+		guest_mem_digest(g->mem, g->size / GENMEM_PAGE_SIZE, r->digest);
 		r->verify_ms = guest_now_ms() - t;
 		match = !have_dev || strcmp(r->digest, h.digest) == 0;
 	}

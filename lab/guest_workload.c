@@ -43,6 +43,10 @@ struct guest_workload {
 	struct guest_workload_params p;
 	uint64_t nwords;
 	_Atomic uint64_t *dirty; /* bit i: page i written since the harvest */
+	/* The memory digest kept as pages change: page i's value is written
+	 * only by the vCPU that owns page i (pick_page()), the sum by all. */
+	uint64_t *pval;
+	_Atomic uint64_t sum;
 	/* Read by the vCPUs each tick. */
 	_Atomic int state;       /* enum run_state, changed under @c lock */
 	_Atomic unsigned throttle;
@@ -90,13 +94,28 @@ pick_page(struct vcpu *v, uint64_t count)
 	}
 }
 
+/* Each vCPU writes its own pages (page % nvcpus == its id), so that one
+ * thread alone changes a page and its digest value. */
+static uint64_t
+own_page(const struct vcpu *v, uint64_t page)
+{
+	unsigned n = v->w->p.nvcpus;
+
+	/* A sweep is a vCPU's own already: each starts npages / n apart and
+	 * they go at one speed. */
+	if (v->w->p.kind == GUEST_WL_STREAM)
+		return page;
+	page = page / n * n + v->id;
+	return page < v->w->p.npages ? page : v->id % v->w->p.npages;
+}
+
 /* One page write, then its dirty bit. */
 static void
 write_page(struct vcpu *v)
 {
 	struct guest_workload *w = v->w;
 	uint64_t count = atomic_load_explicit(&v->writes, memory_order_relaxed);
-	uint64_t page = pick_page(v, count), buf[GUEST_WRITE_BYTES / 8];
+	uint64_t page = own_page(v, pick_page(v, count)), buf[GUEST_WRITE_BYTES / 8];
 	uint64_t h = mix64(w->p.seed ^ mix64(page ^ mix64(count ^
 					       ((uint64_t)v->id << 56))));
 	unsigned i, off = (unsigned)(h & 15) * GUEST_WRITE_BYTES;
@@ -104,6 +123,12 @@ write_page(struct vcpu *v)
 	for (i = 0; i < GUEST_WRITE_BYTES / 8; i++)
 		buf[i] = mix64(h + i);
 	memcpy(w->p.mem + page * GENMEM_PAGE_SIZE + off, buf, sizeof(buf));
+	if (w->pval != NULL) {
+		uint64_t nv = guest_page_value(w->p.mem + page * GENMEM_PAGE_SIZE, page);
+
+		atomic_fetch_add_explicit(&w->sum, nv - w->pval[page], memory_order_relaxed);
+		w->pval[page] = nv;
+	}
 	atomic_fetch_or_explicit(&w->dirty[page / 64], 1ull << (page % 64),
 				 memory_order_release);
 	atomic_store_explicit(&v->writes, count + 1, memory_order_relaxed);
@@ -194,7 +219,17 @@ guest_workload_start(const struct guest_workload_params *p)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->parked_cv, NULL);
 	pthread_cond_init(&w->resume_cv, NULL);
-	if (w->dirty == NULL) {
+	if (p->track_digest) {
+		uint64_t k, sum = 0;
+
+		w->pval = malloc(p->npages * sizeof(*w->pval));
+		for (k = 0; w->pval != NULL && k < p->npages; k++) {
+			w->pval[k] = guest_page_value(p->mem + k * GENMEM_PAGE_SIZE, k);
+			sum += w->pval[k];
+		}
+		atomic_store(&w->sum, sum);
+	}
+	if (w->dirty == NULL || (p->track_digest && w->pval == NULL)) {
 		guest_workload_destroy(w);
 		errno = ENOMEM;
 		return NULL;
@@ -307,5 +342,12 @@ guest_workload_destroy(struct guest_workload *w)
 	pthread_cond_destroy(&w->resume_cv);
 	pthread_mutex_destroy(&w->lock);
 	free(w->dirty);
+	free(w->pval);
 	free(w);
+}
+
+void
+guest_workload_digest(struct guest_workload *w, char hex[GENMEM_DIGEST_HEX_LEN])
+{
+	guest_digest_hex(atomic_load(&w->sum), w->p.npages, hex);
 }

@@ -4,6 +4,7 @@
 #ifndef GUEST_WORKLOAD_H
 #define GUEST_WORKLOAD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "guest.h"
@@ -22,6 +23,8 @@ struct guest_workload_params {
 	uint64_t seed;
 	/* NULL: fresh vCPUs; else continue from these nvcpus states. */
 	const struct guest_vcpu_state *from;
+	/* Keep the memory digest (guest_devstate.h) as pages are written. */
+	bool track_digest;
 };
 
 struct guest_workload;
@@ -48,6 +51,10 @@ void guest_workload_state(struct guest_workload *w,
 /* Move the dirty log into @p bm (private, (npages + 63) / 64 words) and
  * clear it. @return pages set in @p bm. */
 uint64_t guest_workload_harvest(struct guest_workload *w, uint64_t *bm);
+
+/* The memory's digest now (guest_mem_digest() of it), in O(1): kept as
+ * the vCPUs write (track_digest). Only while paused. */
+void guest_workload_digest(struct guest_workload *w, char hex[GENMEM_DIGEST_HEX_LEN]);
 
 /* Stop the vCPUs for good, join them and free everything. */
 void guest_workload_destroy(struct guest_workload *w);

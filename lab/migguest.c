@@ -289,7 +289,11 @@ final_digests(const struct guest_opts *o, struct guest *g,
 		genmem_digest(g->mem, g->size, r->digest);
 		r->digest_ms = guest_now_ms() - t;
 	}
-	if (o->role == MIGSHIM_ROLE_SOURCE)
+	/* A running guest's digests are the order-free kind of its device
+	 * state (guest_devstate.h); a static one's, XXH3-128 of it all. */
+	if (o->role == MIGSHIM_ROLE_SOURCE && o->live)
+		guest_mem_digest(g->mem, g->size / GENMEM_PAGE_SIZE, r->digest_after);
+	else if (o->role == MIGSHIM_ROLE_SOURCE)
 		genmem_digest(g->mem, g->size, r->digest_after);
 }
 

@@ -237,7 +237,7 @@ pause_rounds(struct peer *p, uint8_t *seen, uint8_t *dev_seen, uint8_t *snap,
 	CU_ASSERT_EQUAL(guest_devstate_read(p->dev, p->dev_pages * PAGE, h, err,
 					    sizeof(err)), 0);
 	fprintf(stderr, "%s", err);
-	genmem_digest(p->ram, p->npages * PAGE, hex);
+	guest_mem_digest(p->ram, p->npages, hex);
 	CU_ASSERT_STRING_EQUAL(h->digest, hex);
 	CU_ASSERT_EQUAL(h->nvcpus, 2);
 	CU_ASSERT(h->writes > 0);
@@ -441,7 +441,7 @@ destination(enum dst_case what)
 	start(&g, args);
 	CU_ASSERT_FATAL(peer_accept(&p, path, MIGSHIM_ROLE_DESTINATION) == 0);
 	CU_ASSERT_EQUAL(genmem_fill(p.ram, p.npages * PAGE, &m, 9), 0);
-	genmem_digest(p.ram, p.npages * PAGE, want);
+	guest_mem_digest(p.ram, p.npages, want);
 	snprintf(h.digest, sizeof(h.digest), "%s", want);
 	h.pause_ns = mono_ns();
 	guest_devstate_write(p.dev, p.dev_pages * PAGE, &h);
@@ -475,7 +475,7 @@ destination(enum dst_case what)
 	CU_ASSERT(jint(&g, "resumed_writes") > 0);
 	CU_ASSERT_EQUAL(jint(&g, "writes"), 1000 + jint(&g, "resumed_writes"));
 	CU_ASSERT_EQUAL((uint64_t)jint(&g, "pause_ns"), h.pause_ns);
-	genmem_digest(p.ram, p.npages * PAGE, want);
+	guest_mem_digest(p.ram, p.npages, want);
 	CU_ASSERT_STRING_NOT_EQUAL(jstr(&g, "digest"), want); /* it ran */
 out:
 	json_decref(g.json);
