@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -476,14 +478,28 @@ corpus_load(struct corpus *c, const char *dir)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Filling. The content of page i depends only on (mix, seed, i) and the
+ * corpus: the only state carried from page to page is the cached group of
+ * kinds, dealt again whenever the group changes. So contiguous ranges of
+ * pages can be filled by independent fillers, each starting with no group,
+ * and give the bytes of a serial fill. */
 
+/* Buffers smaller than this are filled on the calling thread alone: starting
+ * threads would cost more than it saves. */
+#define FILL_MT_MIN (64u << 20)
+#define FILL_MAX_THREADS 64
+
+/* One range of pages, owned by the thread that fills it. */
 struct filler {
 	const struct migdp_genmix *m;
 	uint64_t seed;
+	const struct corpus *corpus; /* NULL: vocabulary; shared, read-only */
+	uint8_t *buf;                /* the whole buffer */
+	size_t len;                  /* of the whole buffer */
+	uint64_t first, end;         /* pages [first, end) of this range */
 	struct vocab vocab;
-	struct corpus corpus; /* data == NULL: vocabulary */
 	uint8_t kinds[GROUP];
-	uint64_t group;       /* of kinds[], UINT64_MAX: none yet */
+	uint64_t group;              /* of kinds[], UINT64_MAX: none yet */
 };
 
 static void
@@ -497,12 +513,12 @@ fill_page(struct filler *f, uint8_t *page, uint64_t index)
 	}
 	switch (f->kinds[index % GROUP]) {
 	case GENMEM_TEXT:
-		if (f->corpus.data == NULL) {
+		if (f->corpus == NULL) {
 			fill_text(page, &f->vocab, rng);
 			break;
 		}
-		npg = f->corpus.len / PAGE;
-		memcpy(page, f->corpus.data + wyrand(&rng) % npg * PAGE, PAGE);
+		npg = f->corpus->len / PAGE;
+		memcpy(page, f->corpus->data + wyrand(&rng) % npg * PAGE, PAGE);
 		break;
 	case GENMEM_BINARY:
 		fill_binary(page, rng);
@@ -516,36 +532,95 @@ fill_page(struct filler *f, uint8_t *page, uint64_t index)
 	}
 }
 
-int
-genmem_fill(void *buf, size_t len, const struct migdp_genmix *m, uint64_t seed)
+/* Fill the range of @p arg (a struct filler); a partial last page of the
+ * buffer is the start of the page that would stand there. */
+static void *
+fill_range(void *arg)
 {
+	struct filler *f = arg;
+	uint8_t last[PAGE];
+	uint64_t i, full = f->len / PAGE;
+
+	for (i = f->first; i < f->end && i < full; i++)
+		fill_page(f, f->buf + i * PAGE, i);
+	if (i < f->end) { /* i == full, the partial page */
+		fill_page(f, last, i);
+		memcpy(f->buf + i * PAGE, last, f->len % PAGE);
+	}
+	return NULL;
+}
+
+/* Threads genmem_fill() uses for @p len bytes: one per CPU the process may
+ * run on, at most FILL_MAX_THREADS; one for a small buffer. */
+static unsigned
+auto_threads(size_t len)
+{
+	cpu_set_t set;
+	int n;
+
+	if (len < FILL_MT_MIN || sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	n = CPU_COUNT(&set);
+	if (n < 1)
+		return 1;
+	return n > FILL_MAX_THREADS ? FILL_MAX_THREADS : (unsigned)n;
+}
+
+int
+genmem_fill_threads(void *buf, size_t len, const struct migdp_genmix *m,
+		    uint64_t seed, unsigned nthreads)
+{
+	uint64_t npages = (len + PAGE - 1) / PAGE;
+	pthread_t tid[FILL_MAX_THREADS];
+	bool started[FILL_MAX_THREADS] = {false};
+	struct corpus corpus = {NULL, 0};
 	struct filler *f;
-	uint8_t *p = buf, last[PAGE];
-	uint64_t i, full = len / PAGE;
+	unsigned n, t;
 	int ret = 0;
 
 	if (!mix_valid(m))
 		return -EINVAL;
-	f = calloc(1, sizeof(*f));
+	n = nthreads == 0 ? auto_threads(len) : nthreads;
+	if (n > FILL_MAX_THREADS)
+		n = FILL_MAX_THREADS;
+	if (n > npages)
+		n = npages > 0 ? (unsigned)npages : 1;
+	f = calloc(n, sizeof(*f));
 	if (f == NULL)
 		return -ENOMEM;
-	f->m = m;
-	f->seed = seed;
-	f->group = UINT64_MAX;
-	vocab_init(&f->vocab);
 	if (m->files_dir != NULL && m->text > 0)
-		ret = corpus_load(&f->corpus, m->files_dir);
-	if (ret == 0) {
-		for (i = 0; i < full; i++)
-			fill_page(f, p + i * PAGE, i);
-		if (len % PAGE) {
-			fill_page(f, last, full);
-			memcpy(p + full * PAGE, last, len % PAGE);
-		}
+		ret = corpus_load(&corpus, m->files_dir);
+	if (ret < 0)
+		goto out;
+	for (t = 0; t < n; t++) {
+		f[t] = (struct filler){.m = m, .seed = seed, .buf = buf,
+				       .len = len, .group = UINT64_MAX,
+				       .corpus = corpus.data != NULL ?
+						  &corpus : NULL,
+				       .first = npages * t / n,
+				       .end = npages * (t + 1) / n};
+		vocab_init(&f[t].vocab);
 	}
-	free(f->corpus.data);
+	/* Ranges 1.. on their own threads, range 0 here; a range whose thread
+	 * could not start is filled here too. */
+	for (t = 1; t < n; t++)
+		started[t] = pthread_create(&tid[t], NULL, fill_range, &f[t]) == 0;
+	for (t = 0; t < n; t++)
+		if (!started[t])
+			fill_range(&f[t]);
+	for (t = 1; t < n; t++)
+		if (started[t])
+			pthread_join(tid[t], NULL);
+out:
+	free(corpus.data);
 	free(f);
 	return ret;
+}
+
+int
+genmem_fill(void *buf, size_t len, const struct migdp_genmix *m, uint64_t seed)
+{
+	return genmem_fill_threads(buf, len, m, seed, 0);
 }
 
 void

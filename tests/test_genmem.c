@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The guest memory generator: mix and size parsing, exact proportions of
  * each page kind (classified from the bytes alone), determinism, pages cut
- * from real files, how well each kind compresses, and the digest. */
+ * from real files, how well each kind compresses, the digest, and the
+ * fill on several threads giving the bytes of the fill on one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -9,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zstd.h>
@@ -279,6 +282,154 @@ test_files_dir(void)
 	free(buf);
 }
 
+/* A files directory for the parallel fill: files of distinct text and
+ * binary pages, sizes not page multiples, so that a page cut from the
+ * wrong place of the corpus shows. Returns 0 or -1. */
+static int
+make_files_dir(char *dir, unsigned nfiles)
+{
+	struct migdp_genmix m = {.text = 50, .binary = 50};
+	const size_t max = 9 * PAGE;
+	uint8_t *data = malloc(max);
+	char path[256];
+	unsigned i;
+
+	if (data == NULL || mkdtemp(dir) == NULL) {
+		free(data);
+		return -1;
+	}
+	for (i = 0; i < nfiles; i++) {
+		size_t len = (i % 9 + 1) * PAGE - 37 * i;
+
+		CU_ASSERT_EQUAL(genmem_fill(data, len, &m, 1000 + i), 0);
+		snprintf(path, sizeof(path), "%s/f%02u", dir, i);
+		write_file(path, data, len);
+	}
+	free(data);
+	return 0;
+}
+
+static void
+remove_files_dir(const char *dir, unsigned nfiles)
+{
+	char path[256];
+	unsigned i;
+
+	for (i = 0; i < nfiles; i++) {
+		snprintf(path, sizeof(path), "%s/f%02u", dir, i);
+		unlink(path);
+	}
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
+/* The fill on 2, 3 and 7 threads (and on as many as the CPUs) is the fill
+ * on one thread, byte for byte: lengths that are no multiple of the page
+ * size nor of the thread count, ranges cut inside a group of 100 pages,
+ * fewer pages than threads. */
+static void
+test_threads_same_bytes(void)
+{
+	static const size_t lens[] = {1237 * PAGE + 321, 250 * PAGE, 5 * PAGE + 1,
+				      3 * PAGE, 100, 0};
+	static const unsigned threads[] = {2, 3, 7, 0};
+	const unsigned nfiles = 12;
+	const size_t max = 1238 * PAGE;
+	char dir[] = "/tmp/genmem-mt-XXXXXX";
+	struct migdp_genmix m;
+	uint8_t *one = malloc(max + 1), *many = malloc(max + 1);
+	unsigned mix, l, t;
+
+	CU_ASSERT_FATAL(one != NULL && many != NULL);
+	CU_ASSERT_FATAL(make_files_dir(dir, nfiles) == 0);
+	for (mix = 0; mix < 2; mix++) {
+		CU_ASSERT_EQUAL(genmem_parse_mix(GENMEM_DEFAULT_MIX, &m, NULL, 0), 0);
+		m.files_dir = mix ? dir : NULL;
+		for (l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+			memset(one, 0xa5, max + 1);
+			CU_ASSERT_EQUAL(genmem_fill_threads(one, lens[l], &m, 3, 1), 0);
+			CU_ASSERT_EQUAL(one[lens[l]], 0xa5); /* nothing past the end */
+			for (t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+				memset(many, 0x5a, max + 1);
+				CU_ASSERT_EQUAL(genmem_fill_threads(many, lens[l], &m, 3,
+								    threads[t]), 0);
+				CU_ASSERT(memcmp(one, many, lens[l]) == 0);
+				CU_ASSERT_EQUAL(many[lens[l]], 0x5a);
+			}
+			CU_ASSERT_EQUAL(genmem_fill(many, lens[l], &m, 3), 0);
+			CU_ASSERT(memcmp(one, many, lens[l]) == 0);
+		}
+	}
+	/* More threads than allowed: capped, same bytes. */
+	m.files_dir = NULL;
+	CU_ASSERT_EQUAL(genmem_fill_threads(one, max, &m, 4, 1), 0);
+	CU_ASSERT_EQUAL(genmem_fill_threads(many, max, &m, 4, 1000), 0);
+	CU_ASSERT(memcmp(one, many, max) == 0);
+	/* Errors as on one thread, nothing written. */
+	m.random++;
+	memset(many, 0x5a, PAGE);
+	CU_ASSERT_EQUAL(genmem_fill_threads(many, max, &m, 4, 3), -EINVAL);
+	CU_ASSERT_EQUAL(many[0], 0x5a);
+	m.random--;
+	m.files_dir = "/nonexistent-genmem-dir";
+	CU_ASSERT_EQUAL(genmem_fill_threads(many, max, &m, 4, 3), -ENOENT);
+	remove_files_dir(dir, nfiles);
+	free(one);
+	free(many);
+}
+
+/* The bytes of the serial generator from before the fill had threads (the
+ * default mix, seed 1, 4 MiB and 100 bytes): the content of a seed must not
+ * change under the tools and the images measured with it. */
+static void
+test_known_digest(void)
+{
+	const size_t len = 4 * MB + 100;
+	struct migdp_genmix m;
+	uint8_t *buf = malloc(len);
+	char d[GENMEM_DIGEST_HEX_LEN];
+
+	CU_ASSERT_FATAL(buf != NULL);
+	genmem_parse_mix(GENMEM_DEFAULT_MIX, &m, NULL, 0);
+	CU_ASSERT_EQUAL(genmem_fill_threads(buf, len, &m, 1, 3), 0);
+	genmem_digest(buf, len, d);
+	CU_ASSERT_STRING_EQUAL(d, "331e38b9883013f9971913e1cd396faa");
+	free(buf);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Fill speed on one thread and on all (printed, not asserted: the machine
+ * may be busy). The memory is faulted in and filled once first. */
+static void
+test_threads_speed(void)
+{
+	const size_t len = 256 * MB;
+	struct migdp_genmix m;
+	uint8_t *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	double t, one, all;
+
+	CU_ASSERT_FATAL(buf != MAP_FAILED);
+	genmem_parse_mix(GENMEM_DEFAULT_MIX, &m, NULL, 0);
+	CU_ASSERT_EQUAL(genmem_fill(buf, len, &m, 1), 0);
+	t = now_s();
+	CU_ASSERT_EQUAL(genmem_fill_threads(buf, len, &m, 1, 1), 0);
+	one = now_s() - t;
+	t = now_s();
+	CU_ASSERT_EQUAL(genmem_fill(buf, len, &m, 1), 0);
+	all = now_s() - t;
+	printf("\n    256 MiB default mix: 1 thread %.0f MB/s, all CPUs %.0f MB/s",
+	       (double)len / one / 1e6, (double)len / all / 1e6);
+	munmap(buf, len);
+}
+
 /* zstd level 1 on independent 4 KiB pages of one kind. */
 static double
 zstd_ratio(const char *mix)
@@ -326,6 +477,9 @@ main(void)
 		{"digest", test_digest},
 		{"files_dir", test_files_dir},
 		{"compressibility", test_compressibility},
+		{"threads_same_bytes", test_threads_same_bytes},
+		{"known_digest", test_known_digest},
+		{"threads_speed", test_threads_speed},
 		{NULL, NULL}};
 
 	if (cu_add_suite("genmem", NULL, NULL, tests) < 0)
