@@ -9,7 +9,7 @@ PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	dpdk dpdk-dev libdpdk-dev libzstd-dev zstd libnuma-dev libcunit1-dev libjansson-dev
 	libibverbs-dev libxxhash-dev
-	iproute2 jq procps
+	iproute2 jq procps gnuplot-nox
 	qemu-system-x86
 )
 
