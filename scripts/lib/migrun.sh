@@ -316,6 +316,7 @@ out = {
     "throttle_max_pct": gs.get("throttle_max_pct"),
     "transitions": [t.get("to") for t in src.get("transitions", [])],
     "series": src.get("series", []), "switchover_ms": src.get("switchover_ms"),
+    "guest_fill_ms": gs.get("fill_ms"),
 }
 print(json.dumps(out))
 PY

@@ -104,6 +104,27 @@ hugepages_reserved)
 	fi
 	[ "$RC" = 0 ] && [ "$(field .status)" = completed ] || fail "status $(field .status): $(field .reason)"
 	[ "$after" = 0 ] || fail "hugepages left reserved: $after" ;;
+bench_quick)
+	# The quick sweep on a tiny guest: its run files, its table, its plots.
+	command -v gnuplot >/dev/null || { echo "SKIP: $CASE needs gnuplot (scripts/setup.sh installs it)"; exit 77; }
+	dir=$OUT.bench
+	"$TOP/scripts/bench.sh" --quick --mem 64M --html --out "$dir" >"$OUT" 2>"$ERR"; RC=$?
+	[ "$RC" = 0 ] || fail "exit status $RC"
+	n=$(ls "$dir"/runs/*.json 2>/dev/null | wc -l)
+	[ "$n" -ge 4 ] || fail "$n run files"
+	for f in "$dir"/runs/*.json; do
+		jq -e '.status == "completed" and .verified' "$f" >/dev/null || fail "run $(basename "$f"): $(jq -c '{status, reason}' "$f")"
+	done
+	grep -q '^| configuration' "$dir/summary.md" || fail "no table in summary.md"
+	good=0
+	for png in "$dir"/plots/*.png; do
+		[ "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &&
+			[ "$(stat -c %s "$png")" -gt 1024 ] && good=$((good + 1))
+	done
+	[ "$good" -ge 2 ] || fail "$good valid PNG plots"
+	grep -q 'data:image/png;base64,' "$dir/report.html" || fail "no plot in report.html"
+	rm -rf "$dir"
+	echo "PASS ($CASE): $n runs, $good plots"; exit 0 ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 echo "PASS ($CASE): $(tail -n 1 "$OUT" | jq -c '{status, verified, rounds, downtime_ms, total_ms} | with_entries(select(.value != null))')"
