@@ -32,40 +32,35 @@ static unsigned nsnaps, last_n;
 static uint64_t published_ns;
 
 static void
-take(struct snap *sn, const struct migdp_session *s)
+take(struct snap *n, const struct migdp_session *s)
 {
-	struct snap n = {0};
 	unsigned i;
 
-	{
-		n.active = true;
-		snprintf(n.id, sizeof(n.id), "%016llx",
-			 (unsigned long long)s->ctx->ctl_flow.session);
-		snprintf(n.vm, sizeof(n.vm), "%s", s->vm);
-		snprintf(n.role, sizeof(n.role), "%s", s->source ? "source" : "destination");
-		snprintf(n.state, sizeof(n.state), "%s", migdp_state_name(s->fsm.state));
-		n.round = s->fsm.round;
-		n.rounds = s->nrounds;
-		n.nch = s->ctx->nch;
-		n.pages_total = s->rep.pages_total;
-		n.pages_done = migdp_sess_pages_done(s);
-		n.wire_bytes = migdp_sess_wire_bytes(s);
-		n.throttle_pct = s->throttle_pct;
-		n.expected_downtime_ms = s->conv.expected_downtime_ms;
-		n.dirty_rate_pps = s->conv.dirty_rate_pps;
-		for (i = 0; i < n.nch; i++) {
-			const struct migdp_chan *c = s->ctx->chans[i];
+	memset(n, 0, sizeof(*n));
+	n->active = true;
+	snprintf(n->id, sizeof(n->id), "%016llx", (unsigned long long)s->ctx->ctl_flow.session);
+	snprintf(n->vm, sizeof(n->vm), "%s", s->vm);
+	snprintf(n->role, sizeof(n->role), "%s", s->source ? "source" : "destination");
+	snprintf(n->state, sizeof(n->state), "%s", migdp_state_name(s->fsm.state));
+	n->round = s->fsm.round;
+	n->rounds = s->nrounds;
+	n->nch = s->ctx->nch;
+	n->pages_total = s->rep.pages_total;
+	n->pages_done = migdp_sess_pages_done(s);
+	n->wire_bytes = migdp_sess_wire_bytes(s);
+	n->throttle_pct = s->throttle_pct;
+	n->expected_downtime_ms = s->conv.expected_downtime_ms;
+	n->dirty_rate_pps = s->conv.dirty_rate_pps;
+	for (i = 0; i < n->nch; i++) {
+		const struct migdp_chan *c = s->ctx->chans[i];
 
-			n.ch[i] = (struct snap_chan){
-				.pages = atomic_load_explicit(&c->pages_done, memory_order_relaxed),
-				.wire_bytes = atomic_load_explicit(&c->wire_bytes, memory_order_relaxed),
-				.retransmits = atomic_load_explicit(&c->retx, memory_order_relaxed),
-				.round_drained = atomic_load_explicit(&c->round_drained,
-								      memory_order_relaxed),
-				.state = atomic_load(&c->state)};
-		}
+		n->ch[i] = (struct snap_chan){
+			.pages = atomic_load_explicit(&c->pages_done, memory_order_relaxed),
+			.wire_bytes = atomic_load_explicit(&c->wire_bytes, memory_order_relaxed),
+			.retransmits = atomic_load_explicit(&c->retx, memory_order_relaxed),
+			.round_drained = atomic_load_explicit(&c->round_drained, memory_order_relaxed),
+			.state = atomic_load(&c->state)};
 	}
-	*sn = n;
 }
 
 void

@@ -24,6 +24,7 @@ done
 [ -x "$BUILD/control/migdp" ] || "$TOP/scripts/setup.sh" >&2 || exit 1
 # shellcheck source=lib/hugepages.sh
 . "$TOP/scripts/lib/hugepages.sh"
+trap huge_restore EXIT
 [ "$HUGE" = 1 ] && { huge_reserve "$MEM" || exit 1; }
 
 bench=$("$BUILD/lab/migdp-codec-bench" --mem 256M --mix "$MIX" --files /usr 2>/dev/null)

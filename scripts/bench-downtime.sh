@@ -34,6 +34,7 @@ done
 [ -x "$BUILD/control/migdp" ] || "$TOP/scripts/setup.sh" >&2 || exit 1
 # shellcheck source=lib/hugepages.sh
 . "$TOP/scripts/lib/hugepages.sh"
+trap huge_restore EXIT
 [ "$HUGE" = 1 ] && { huge_reserve "$MEM" || exit 1; }
 common=(--mem "$MEM" --link memif --channels "$CHANNELS" --codec "$CODEC" --timeout 300)
 [ "$HUGE" = 1 ] && common+=(--hugepages)
@@ -51,6 +52,10 @@ results=()
 for ((k = 1; k <= RUNS; k++)); do
 	out=$(MR_GUEST_EXTRA=$extra "$TOP/scripts/migrate-image.sh" "${common[@]}" \
 		--workload "$WORKLOAD" --dirty-rate "$RATE" 2>/dev/null | tail -n 1)
+	# A run that printed nothing is a failed run, not a missing one.
+	echo "$out" | jq -e . >/dev/null 2>&1 ||
+		out='{"status":"failed","reason":"migrate-image.sh printed no report","round_figures":[]}'
+
 	run=$(echo "$out" | jq -c --argjson k "$k" --argjson lv "$VERIFY" '{benchmark: "downtime",
 		run: $k, workload, dirty_rate, channels, status, reason, verified, lab_verify: ($lv == 1),
 		downtime_ms, downtime, guest_downtime_ms, total_ms, rounds, throttle_max_pct,
@@ -67,3 +72,5 @@ printf '%s\n' "${results[@]}" | jq -s -c '
 	 rounds_median: ($ok | map(.rounds) | median),
 	 guest_downtime_ms_median: ($ok | map(.guest_downtime_ms) | median),
 	 downtime_ms_median: ($ok | map(.downtime_ms) | median)}'
+# Exit 0 only when every run completed and was verified.
+printf '%s\n' "${results[@]}" | jq -s -e 'all(.status == "completed" and .verified)' >/dev/null

@@ -22,6 +22,7 @@ done
 
 # shellcheck source=lib/hugepages.sh
 . "$TOP/scripts/lib/hugepages.sh"
+trap huge_restore EXIT
 [ "$HUGE" = 1 ] && { huge_reserve "$MEM" || exit 1; }
 
 memcpy=$("$BUILD/lab/migdp-memcpy-bench" --mib 256)

@@ -83,7 +83,8 @@ fi
 if [ "$HUGE" = 1 ]; then
 	# shellcheck source=lib/hugepages.sh
 	. "$TOP/scripts/lib/hugepages.sh"
-	huge_reserve "$MEM" || exit 1 # restores the count on exit
+	trap huge_restore EXIT
+	huge_reserve "$MEM" || exit 1
 fi
 
 N=0 FAILED=0

@@ -99,7 +99,7 @@ if [ "$HUGE" = 1 ]; then
 		[ -n "${HUGE_OLD:-}" ] && echo "$HUGE_OLD" >/proc/sys/vm/nr_hugepages
 		unset HUGE_OLD
 	fi
-	trap cleanup EXIT # huge_reserve set its own; cleanup restores the count too
+	# (cleanup, the EXIT trap, restores the count)
 fi
 
 # Run a command in the background, its stdout and stderr to files, and wait

@@ -67,6 +67,13 @@ MIGCTL=$BUILD/control/migctl
 SRC=$MR_DIR/source-control.sock DST=$MR_DIR/destination-control.sock
 
 log() { echo "demo: $*" >&2; }
+# Fail before any migration ran: the reason said, and still one JSON
+# object as the last line.
+die() {
+	log "$*"
+	jq -cn --arg r "$*" '{status: "failed", reason: $r, verified: false}'
+	exit 1
+}
 cleanup() {
 	mr_cleanup
 	huge_restore
@@ -97,12 +104,15 @@ log "source migdp -> $LINK -> destination migdp, $CHANNELS channel(s), MTU $MTU,
 log "guest memory is shared with migdp, never copied into it; logs in $MR_DIR"
 
 if [ "$LINK" = veth ]; then
-	mr_netns_up || { log "cannot create network namespaces (root and iproute2 needed)"; exit 1; }
+	mr_netns_up || die "cannot create network namespaces (root and iproute2 needed)"
 fi
-mr_start_migdp destination "--daemon --set migdp.sessions=$SESSIONS" || exit 1
-mr_wait_ready destination || exit 1
-mr_start_migdp source "--daemon --set migdp.sessions=$SESSIONS" || exit 1
-mr_wait_ready source || exit 1
+# MR_EXTRA_SRC / MR_EXTRA_DST: more migdp options (--set ...), for tests.
+mr_start_migdp destination "--daemon --set migdp.sessions=$SESSIONS ${MR_EXTRA_DST:-}" ||
+	die "cannot start the destination migdp"
+mr_wait_ready destination || die "the destination migdp did not start"
+mr_start_migdp source "--daemon --set migdp.sessions=$SESSIONS ${MR_EXTRA_SRC:-}" ||
+	die "cannot start the source migdp"
+mr_wait_ready source || die "the source migdp did not start"
 guests=()
 for vm in "${vms[@]}"; do
 	MR_VM=$vm mr_start_guest destination; guests+=("$MR_PID_GUEST_DESTINATION")
@@ -110,16 +120,17 @@ for vm in "${vms[@]}"; do
 done
 for vm in "${vms[@]}"; do
 	for role in source destination; do
-		if ! mr_wait_for "$MR_DIR/$role.log" "VM '$vm' connected" $((TIMEOUT / 2)); then
-			log "$vm never reached the $role migdp:"
-			tail -n 5 "$MR_DIR/guest-$role-$vm.log" >&2
-			exit 1
+		# Every guest and both migdp must live while we wait.
+		if ! mr_wait_for "$MR_DIR/$role.log" "VM '$vm' connected" $((TIMEOUT / 2)) \
+			"${guests[@]}" "$MR_PID_SOURCE" "$MR_PID_DESTINATION"; then
+			tail -n 5 "$MR_DIR/guest-$role-$vm.log" "$MR_DIR/$role.log" >&2
+			die "$vm never reached the $role migdp (a guest or a migdp stopped, or it took over $((TIMEOUT / 2)) s)"
 		fi
 	done
 done
 for vm in "${vms[@]}"; do
-	"$MIGCTL" --socket "$DST" incoming "$vm" >/dev/null || exit 1
-	"$MIGCTL" --socket "$SRC" migrate "$vm" 198.18.0.2 >/dev/null || exit 1
+	"$MIGCTL" --socket "$DST" incoming "$vm" >/dev/null || die "migctl incoming $vm failed"
+	"$MIGCTL" --socket "$SRC" migrate "$vm" 198.18.0.2 >/dev/null || die "migctl migrate $vm failed"
 done
 # The first VM's progress on screen, the others' watched quietly.
 watchers=()
@@ -131,8 +142,11 @@ done
 for p in "${watchers[@]}" "${guests[@]}"; do
 	wait "$p"
 done
-kill -TERM "$MR_PID_SOURCE" "$MR_PID_DESTINATION" 2>/dev/null
-wait "$MR_PID_SOURCE" "$MR_PID_DESTINATION" 2>/dev/null
+# One after the other (DPDK 22.11's memif: see docs/design-notes.md).
+kill -TERM "$MR_PID_SOURCE" 2>/dev/null
+wait "$MR_PID_SOURCE" 2>/dev/null
+kill -TERM "$MR_PID_DESTINATION" 2>/dev/null
+wait "$MR_PID_DESTINATION" 2>/dev/null
 
 summary=$(python3 - "$MR_DIR" "${vms[@]}" <<'PY'
 import json, os, sys
@@ -161,10 +175,11 @@ for vm in vms:
         "throughput_gbps": s.get("throughput_gbps", 0),
         "verified": bool(ok and s.get("verified") and t.get("verified") and gd.get("verified")),
         "workload": gs.get("workload"), "dirty_rate": gs.get("dirty_rate"),
-        "retransmits": s.get("retransmits", 0),
+        "retransmits": s.get("retransmits", 0), "guest_fill_ms": gs.get("fill_ms"),
     })
 out = dict(runs[0]) if len(runs) == 1 else {
     "status": "completed" if all(r["status"] == "completed" for r in runs) else "failed",
+    "reason": "; ".join(f'{r["vm"]}: {r["reason"]}' for r in runs if r["reason"]),
     "verified": all(r["verified"] for r in runs),
     "guest_bytes": sum(r["guest_bytes"] for r in runs),
     "wire_bytes": sum(r["wire_bytes"] for r in runs),

@@ -52,6 +52,9 @@ while [ $# -gt 0 ]; do
 done
 [ -z "$MR_MEM" ] && [ -z "${MR_IMAGE:-}" ] && MR_MEM=256M
 mr_defaults
+# shellcheck source=lib/hugepages.sh
+. "$HERE/lib/hugepages.sh"
+trap 'mr_cleanup; huge_restore' EXIT
 case $MR_LINK in memif|veth) ;; *) echo "migrate-image: --link memif|veth" >&2; exit 2 ;; esac
 case $MR_MTU in 1500|9000) ;; *) echo "migrate-image: --mtu 1500|9000" >&2; exit 2 ;; esac
 if ! MR_RATE=$(mr_rate_bits "$MR_RATE"); then
@@ -70,19 +73,17 @@ if [ ! -x "$MR_BUILD/control/migdp" ] || [ ! -x "$MR_BUILD/lab/migguest" ]; then
 	echo "migrate-image: build missing in $MR_BUILD: run scripts/setup.sh" >&2
 	exit 2
 fi
-# shellcheck source=lib/hugepages.sh
-. "$HERE/lib/hugepages.sh"
 if [ "$MR_HUGE" = 1 ]; then
 	size=${MR_MEM:-$(stat -c %s "$MR_IMAGE")}
 	# What two EALs and both guests need, reserved for this run (and the
 	# count restored), or exactly what is missing.
 	huge_reserve "$size" 2 || { echo "migrate-image: --hugepages: not enough hugepages (see above)" >&2; exit 2; }
+	mr_log "hugepages: $HUGE_WANT free pages of 2 MiB for this run"
 fi
-
-trap 'mr_cleanup; huge_restore' EXIT
 trap 'mr_log "interrupted"; exit 130' INT TERM
 
 shaped=""; [ "$MR_RATE" != 0 ] && shaped=" shaped to $MR_RATE bit/s"
+[ "${MR_KEEP:-0}" = 1 ] && mr_log "logs kept in $MR_DIR"
 mr_log "$MR_LINK link$shaped, $MR_CHANNELS channel(s), MTU $MR_MTU, ${MR_IMAGE:-generated ${MR_MEM}}${MR_FAULT:+, faults $MR_FAULT}"
 mr_start_all || exit 1
 [ "$MR_PROGRESS" = 1 ] && mr_follow_progress

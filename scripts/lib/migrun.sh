@@ -35,6 +35,8 @@ mr_defaults() {
 	MR_GUEST_EXTRA=${MR_GUEST_EXTRA:-}
 	MR_PIDS=()
 	MR_NS_SRC="" MR_NS_DST=""
+	# veth names stay within the kernel's 15 bytes whatever the tag.
+	MR_IF=${MR_IF:-mv$(($$ % 100000))}
 }
 
 mr_log() { echo "migrate: $*" >&2; }
@@ -44,9 +46,13 @@ mr_log() { echo "migrate: $*" >&2; }
 mr_last() { grep '^{' "$MR_DIR/$1.json" | tail -n 1; }
 mr_get() { mr_last "$1" | jq -r "$2"; }
 mr_wait_for() {
-	local i
+	local i p
 	for ((i = 0; i < $3 * 20; i++)); do
 		grep -q "$2" "$1" 2>/dev/null && return 0
+		# Processes given after the seconds must live while we wait.
+		for p in "${@:4}"; do
+			kill -0 "$p" 2>/dev/null || return 2
+		done
 		sleep 0.05
 	done
 	return 1
@@ -109,14 +115,14 @@ mr_fault_sets() {
 mr_netns_up() {
 	MR_NS_SRC=migdp-$MR_TAG-s MR_NS_DST=migdp-$MR_TAG-d
 	ip netns add "$MR_NS_SRC" && ip netns add "$MR_NS_DST" || return 1
-	ip link add mv-$MR_TAG-s type veth peer name mv-$MR_TAG-d || return 1
-	ip link set mv-$MR_TAG-s netns "$MR_NS_SRC"
-	ip link set mv-$MR_TAG-d netns "$MR_NS_DST"
+	# Made inside the namespaces: nothing to leave behind in the root one.
+	ip link add "$MR_IF-s" netns "$MR_NS_SRC" type veth peer name "$MR_IF-d" \
+		netns "$MR_NS_DST" || return 1
 	local ns side
 	for side in s d; do
 		ns=$MR_NS_SRC; [ $side = d ] && ns=$MR_NS_DST
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-		ip -n "$ns" link set mv-$MR_TAG-$side mtu 9000 up
+		ip -n "$ns" link set "$MR_IF-$side" mtu 9000 up
 		ip -n "$ns" link set lo up
 	done
 	# MR_RATE: shape what the source sends (the data direction) with tbf;
@@ -125,7 +131,7 @@ mr_netns_up() {
 		local bits
 		bits=$(mr_rate_bits "$MR_RATE") || { mr_log "bad rate '$MR_RATE' (100M, 1G, 10G: bits/s)"; return 1; }
 		# shellcheck disable=SC2046
-		ip netns exec "$MR_NS_SRC" tc qdisc add dev mv-$MR_TAG-s root tbf $(mr_tbf_args "$bits") || return 1
+		ip netns exec "$MR_NS_SRC" tc qdisc add dev "$MR_IF-s" root tbf $(mr_tbf_args "$bits") || return 1
 	fi
 }
 
@@ -135,7 +141,7 @@ mr_device() { # role -> --set port.device=...
 		local side=s; [ "$role" = destination ] && side=d
 		local bypass=""
 		[ "$MR_RATE" != 0 ] && bypass=",qdisc_bypass=0" # through the tbf
-		echo "net_af_packet_$MR_TAG$side,iface=mv-$MR_TAG-$side,qpairs=$q,blocksz=20480,framesz=10240,framecnt=512$bypass"
+		echo "net_af_packet_$MR_TAG$side,iface=$MR_IF-$side,qpairs=$q,blocksz=20480,framesz=10240,framecnt=512$bypass"
 	else
 		local r=server; [ "$role" = destination ] && r=client
 		# bsize holds a whole frame: memif of DPDK 22.11 mis-assembles
@@ -244,11 +250,23 @@ mr_wait_all() {
 }
 
 mr_cleanup() {
-	local p
+	local p i left
 	for p in "${MR_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 	done
 	[ -n "${MR_TAIL:-}" ] && kill "$MR_TAIL" 2>/dev/null
+	# A process that does not stop on TERM within 3 s is killed.
+	for ((i = 0; i < 30; i++)); do
+		left=0
+		for p in "${MR_PIDS[@]}"; do
+			kill -0 "$p" 2>/dev/null && left=1
+		done
+		[ "$left" = 0 ] && break
+		sleep 0.1
+	done
+	for p in "${MR_PIDS[@]}"; do
+		kill -0 "$p" 2>/dev/null && { pkill -9 -P "$p"; kill -9 "$p"; } 2>/dev/null
+	done
 	wait 2>/dev/null
 	if [ -n "$MR_NS_SRC" ]; then
 		ip netns del "$MR_NS_SRC" 2>/dev/null
