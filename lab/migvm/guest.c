@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The migvm guest: a freestanding 32-bit program (no libc, no interrupts)
+ * The migvm guest: a freestanding x86-64 program (no libc, no interrupts)
  * that writes pages of its memory at the rate migvm asked for, keeps a
  * generation per page, and verifies every page it wrote every
  * verify_every writes. It talks to migvm only through the parameter block
@@ -13,7 +13,7 @@
 #define WORDS (MIGVM_PAGE_SIZE / 4)
 
 static volatile struct migvm_params *const prm =
-	(volatile struct migvm_params *)MIGVM_PARAMS_GPA;
+	(volatile struct migvm_params *)(uintptr_t)MIGVM_PARAMS_GPA;
 
 static inline void
 outb(uint16_t port, uint8_t v)
@@ -109,7 +109,7 @@ verify_all(uint32_t *gentab, uint32_t first, uint32_t npages, uint32_t seed)
 		if (g == 0)
 			continue;
 		checked++;
-		bad = check_page((const uint32_t *)(p * MIGVM_PAGE_SIZE), p, g, seed);
+		bad = check_page((const uint32_t *)(uintptr_t)(p * MIGVM_PAGE_SIZE), p, g, seed);
 		if (bad == WORDS)
 			continue;
 		prm->mismatches++;
@@ -155,13 +155,13 @@ guest_main(void)
 	uint32_t verify_every = prm->verify_every, report_every = prm->report_every;
 	uint64_t per = prm->tsc_per_write, slack = prm->tsc_slack;
 	uint64_t min_idle = prm->tsc_min_idle, next;
-	uint32_t *gentab = (uint32_t *)prm->gentab_gpa;
+	uint32_t *gentab = (uint32_t *)(uintptr_t)prm->gentab_gpa;
 	uint32_t rng = seed | 1u, since_verify = 0, since_report = 0;
 	uint32_t span;
 
 	if (prm->magic != MIGVM_PARAMS_MAGIC ||
 	    prm->version != MIGVM_PARAMS_VERSION || first >= npages ||
-	    gentab + npages > (uint32_t *)(first * MIGVM_PAGE_SIZE) ||
+	    (uintptr_t)(gentab + npages) > (uintptr_t)first * MIGVM_PAGE_SIZE ||
 	    hot > npages - first || hot_pct > 100) {
 		puts_port("migvm guest: bad parameters\n");
 		prm->state = 2;
@@ -188,7 +188,7 @@ guest_main(void)
 		if (g == 0)
 			g = 1;
 		gentab[p] = g;
-		fill_page((uint32_t *)(p * MIGVM_PAGE_SIZE), p, g, seed);
+		fill_page((uint32_t *)(uintptr_t)(p * MIGVM_PAGE_SIZE), p, g, seed);
 		prm->writes++;
 		if (report_every != 0 && ++since_report >= report_every) {
 			since_report = 0;

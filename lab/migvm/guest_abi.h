@@ -3,12 +3,15 @@
  * @file guest_abi.h
  * What migvm and its guest program agree on: the guest-physical layout,
  * the parameter block and the I/O ports. Included by the host (x86-64) and
- * by the freestanding 32-bit guest: every field of the parameter block is
- * at the same offset in both (64-bit fields at 8-byte multiples, asserted).
+ * by the freestanding guest (x86-64 too; the block keeps 64-bit fields at
+ * 8-byte multiples so a 32-bit guest would read the same layout).
  *
- * The guest runs in 32-bit protected mode with flat 4 GiB segments, no
- * paging and interrupts off, entered by migvm directly (no real-mode
- * start): guest-physical = linear address.
+ * The guest runs in 64-bit long mode at CPL 3 with IOPL 3 (OUT allowed),
+ * flat segments, an identity map of the first 2 GiB in 2 MiB user pages,
+ * interrupts off, entered by migvm directly (no real-mode start, no
+ * kernel): guest-physical = virtual address. Why CPL 3: this machine's KVM
+ * is kvm_pvm (no VMX), which emulates CPL 0 guest code instruction by
+ * instruction (~60 page writes/s) but runs CPL 3 code natively (~60,000).
  */
 #ifndef MIGVM_GUEST_ABI_H
 #define MIGVM_GUEST_ABI_H
@@ -20,6 +23,7 @@
 /* Guest-physical layout (bytes). */
 #define MIGVM_PARAMS_GPA 0x1000u   /**< struct migvm_params (one page) */
 #define MIGVM_GDT_GPA 0x2000u      /**< flat GDT migvm writes */
+#define MIGVM_PT_GPA 0x3000u       /**< identity page tables: PML4, PDPT, 2 PDs */
 #define MIGVM_IMAGE_GPA 0x10000u   /**< guest program, entry at its start */
 #define MIGVM_IMAGE_MAX 0x20000u   /**< code, data and bss, at most */
 #define MIGVM_STACK_TOP 0x40000u   /**< stack grows down from here */

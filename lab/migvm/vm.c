@@ -15,7 +15,7 @@
 
 #define TSS_GPA 0xfffbd000ull /* three pages KVM needs, outside RAM */
 #define MEM_MIN (2ull << 20)
-#define MEM_MAX (2ull << 30)  /* below TSS_GPA, 32-bit addresses */
+#define MEM_MAX (2ull << 30)  /* the guest's identity map, below TSS_GPA */
 
 static void
 kick_handler(int sig)
@@ -128,14 +128,26 @@ err:
 	return NULL;
 }
 
+/* The GDT and the page tables (PML4, PDPT, two PDs at MIGVM_PT_GPA). */
 static void
 write_gdt(struct migvm *vm)
 {
-	/* null, flat 4 GiB code (execute/read), flat 4 GiB data (read/write) */
-	static const uint64_t gdt[3] = {0, 0x00cf9a000000ffffull,
-					0x00cf92000000ffffull};
+	/* null, 64-bit code (DPL 3, execute/read), flat data (DPL 3, read/write) */
+	static const uint64_t gdt[3] = {0, 0x00affa000000ffffull,
+					0x00cff2000000ffffull};
+
+	uint64_t *pml4 = (uint64_t *)(vm->mem + MIGVM_PT_GPA);
+	uint64_t *pdpt = pml4 + 512, *pd = pml4 + 1024;
+	unsigned i;
 
 	memcpy(vm->mem + MIGVM_GDT_GPA, gdt, sizeof(gdt));
+	/* Identity map of the first 2 GiB in 2 MiB pages (present, writable). */
+	memset(pml4, 0, 4 * MIGVM_PAGE_SIZE);
+	pml4[0] = (MIGVM_PT_GPA + MIGVM_PAGE_SIZE) | 7;
+	pdpt[0] = (MIGVM_PT_GPA + 2 * MIGVM_PAGE_SIZE) | 7;
+	pdpt[1] = (MIGVM_PT_GPA + 3 * MIGVM_PAGE_SIZE) | 7;
+	for (i = 0; i < 1024; i++)
+		pd[i] = ((uint64_t)i << 21) | 0x87;
 }
 
 static void
@@ -147,14 +159,15 @@ flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type)
 	s->selector = sel;
 	s->type = type;
 	s->present = 1;
-	s->dpl = 0;
+	s->dpl = 3;
 	s->db = 1;
 	s->s = 1;
 	s->g = 1;
 }
 
-/* A vCPU at the guest's entry: protected mode, flat segments, no paging,
- * interrupts off. */
+/* A vCPU at the guest's entry: 64-bit mode at CPL 3, IOPL 3, flat
+ * segments, the identity map of write_gdt(), interrupts off (guest_abi.h
+ * says why CPL 3). */
 static int
 set_entry_state(struct migvm_vcpu *v)
 {
@@ -163,22 +176,25 @@ set_entry_state(struct migvm_vcpu *v)
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sr) < 0)
 		return -errno;
-	flat_segment(&sr.cs, MIGVM_SEL_CODE, 11);
-	flat_segment(&sr.ds, MIGVM_SEL_DATA, 3);
+	flat_segment(&sr.cs, MIGVM_SEL_CODE | 3, 11);
+	sr.cs.db = 0;
+	sr.cs.l = 1;
+	flat_segment(&sr.ds, MIGVM_SEL_DATA | 3, 3);
 	sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
 	sr.gdt.base = MIGVM_GDT_GPA;
 	sr.gdt.limit = 3 * 8 - 1;
 	sr.idt.base = 0;
 	sr.idt.limit = 0;
-	sr.cr0 = 0x11; /* PE, ET */
-	sr.cr4 = 0;
-	sr.efer = 0;
+	sr.cr3 = MIGVM_PT_GPA;
+	sr.cr4 = 0x20;         /* PAE */
+	sr.cr0 = 0x80000011u;  /* PG, PE, ET */
+	sr.efer = 0x500;       /* LME, LMA */
 	if (ioctl(v->fd, KVM_SET_SREGS, &sr) < 0)
 		return -errno;
 	memset(&r, 0, sizeof(r));
 	r.rip = MIGVM_IMAGE_GPA;
 	r.rsp = MIGVM_STACK_TOP;
-	r.rflags = 0x2;
+	r.rflags = 0x3002; /* IOPL 3: OUT from CPL 3 */
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
 		return -errno;
 	return 0;

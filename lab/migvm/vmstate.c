@@ -27,7 +27,7 @@
 #define HAS_XSAVE 1u
 #define HAS_XCRS 2u
 
-/* The MSRs a 32-bit flat guest needs: the TSC (its pacing clock) last,
+/* The MSRs a flat guest without a kernel needs: the TSC (its pacing clock) last,
  * so that the guest's clock restarts where it stopped. */
 static const uint32_t saved_msrs[] = {
 	0x174, /* IA32_SYSENTER_CS */
@@ -35,6 +35,10 @@ static const uint32_t saved_msrs[] = {
 	0x176, /* IA32_SYSENTER_EIP */
 	0x277, /* IA32_PAT */
 	0x1a0, /* IA32_MISC_ENABLE */
+	0xc0000081, /* STAR */
+	0xc0000082, /* LSTAR */
+	0xc0000084, /* SFMASK */
+	0xc0000102, /* KERNEL_GS_BASE */
 	0x10,  /* IA32_TSC */
 };
 #define NMSRS (sizeof(saved_msrs) / sizeof(saved_msrs[0]))
