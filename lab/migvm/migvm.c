@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "migvm.h"
+#include "migvm_live.h"
 
 #define MAX_HARVESTS 4096
 
@@ -25,6 +26,9 @@ struct opts {
 	unsigned dirty_ms;
 	int json, restore_test, quiet;
 	struct migvm_workload w;
+	/* --live: migrated through libmigshim and migdp */
+	int live;
+	struct migvm_live_opts l;
 };
 
 struct run {
@@ -76,7 +80,10 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: migvm [--mem SIZE] [--seconds N] [--rate WRITES/S] [--hot-pages N]\n"
 		"             [--hot-pct P] [--seed N] [--verify-every WRITES]\n"
-		"             [--dirty-log-every MS] [--restore-test] [--json] [--quiet]\n");
+		"             [--dirty-log-every MS] [--restore-test] [--json] [--quiet]\n"
+		"       migvm --live --role source|destination --socket PATH [--name VM]\n"
+		"             [--channels N] [--mem SIZE] [--rate W/S] [--timeout SEC]\n"
+		"             [--run-after-ms MS]   (migrated by migdp through libmigshim)\n");
 }
 
 static int
@@ -95,6 +102,13 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"json", no_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'H'},
+		{"live", no_argument, NULL, 'L'},
+		{"role", required_argument, NULL, 'o'},
+		{"socket", required_argument, NULL, 'k'},
+		{"name", required_argument, NULL, 'n'},
+		{"channels", required_argument, NULL, 'c'},
+		{"timeout", required_argument, NULL, 't'},
+		{"run-after-ms", required_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0}};
 	int c;
 
@@ -107,6 +121,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->w.seed = 1;
 	o->w.verify_every = 20000;
 	o->w.report_every = 4096;
+	o->l = (struct migvm_live_opts){.source = true, .name = "migvm", .channels = 1,
+					.timeout_s = 60, .run_after_ms = 1000};
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -124,10 +140,65 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'j': o->json = 1; break;
 		case 'q': o->quiet = 1; break;
 		case 'H': usage(stdout); exit(0);
+		case 'L': o->live = 1; break;
+		case 'o':
+			if (strcmp(optarg, "source") != 0 && strcmp(optarg, "destination") != 0)
+				return -1;
+			o->l.source = strcmp(optarg, "source") == 0;
+			break;
+		case 'k': o->l.socket = optarg; break;
+		case 'n': o->l.name = optarg; break;
+		case 'c': o->l.channels = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 't': o->l.timeout_s = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'a': o->l.run_after_ms = (unsigned)strtoul(optarg, NULL, 0); break;
 		default: return -1;
 		}
 	}
+	o->l.mem = o->mem;
+	if (o->live && (o->l.socket == NULL || o->l.channels == 0))
+		return -1;
 	return optind == argc && o->seconds > 0 ? 0 : -1;
+}
+
+/* --live: one JSON line, as the lab guests print (docs: README, migvm). */
+static int
+live(const struct opts *o)
+{
+	struct migvm_live_result r = {0};
+	struct migvm *vm = NULL;
+	int rc;
+
+	if (o->l.source) {
+		vm = migvm_create(o->mem, 1, -1, o->quiet);
+		rc = vm == NULL ? -ENODEV : migvm_load_guest(vm, &o->w);
+		if (rc == 0)
+			rc = migvm_start(vm);
+		if (rc < 0) {
+			fprintf(stderr, "migvm: cannot start the guest: %s\n", strerror(-rc));
+			return 2;
+		}
+		rc = migvm_live_source(&o->l, vm, &r);
+		migvm_destroy(vm);
+	} else {
+		rc = migvm_live_destination(&o->l, &r);
+	}
+	printf("{\"role\":\"%s\",\"status\":\"%s\",\"reason\":\"%s\",\"name\":\"%s\","
+	       "\"verified\":%s,\"rounds\":%u,\"throttle_max_pct\":%u,"
+	       "\"resumed_after_failure\":%s,\"handed_over_unconfirmed\":%s,"
+	       "\"device_state_bytes\":%llu,\"pause_ns\":%llu,\"downtime_ms\":%.3f,"
+	       "\"writes_after_resume\":%llu,\"verify_passes_after_resume\":%llu,"
+	       "\"mismatches\":%llu}\n",
+	       o->l.source ? "source" : "destination", rc == 0 ? "completed" : "failed",
+	       r.reason, o->l.name, r.verified ? "true" : "false", r.rounds,
+	       r.throttle_max_pct, r.resumed_after_failure ? "true" : "false",
+	       r.handed_over_unconfirmed ? "true" : "false",
+	       (unsigned long long)r.device_state_bytes, (unsigned long long)r.pause_ns,
+	       r.resume_ns > r.pause_ns && r.pause_ns ? (double)(r.resume_ns - r.pause_ns) / 1e6 : 0.0,
+	       (unsigned long long)r.writes_after_resume,
+	       (unsigned long long)r.verify_passes_after_resume,
+	       (unsigned long long)r.mismatches);
+	fflush(stdout);
+	return rc == 0 ? 0 : 1;
 }
 
 /* Pause, capture, destroy, rebuild from (memory image + state), resume. */
@@ -235,6 +306,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (o.live)
+		return live(&o);
 	r = calloc(1, sizeof(*r));
 	vm = migvm_create(o.mem, 1, -1, o.quiet);
 	if (r == NULL || vm == NULL) {
