@@ -5,7 +5,7 @@
 # rounds, verified), then a last line with the medians.
 # scripts/bench-downtime.sh [--mem SIZE] [--workload idle|steady|hot|stream]
 #     [--dirty-rate PAGES_PER_S] [--runs K] [--channels N] [--codec C]
-#     [--lab-verify] [--no-hugepages]
+#     [--lab-verify] [--no-hugepages] [--vm kvm]
 # Without --dirty-rate the guest dirties a tenth of the link rate measured
 # by one static migration of the same size first. downtime_ms is the
 # source's view (PAUSE to GO plus half the GO/CONFIRM round trip);
@@ -16,7 +16,7 @@
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${MIGDP_BUILD_DIR:-$TOP/build}
-MEM=1G WORKLOAD=steady RATE="" RUNS=5 CHANNELS=2 CODEC=raw VERIFY=0 HUGE=1
+MEM=1G WORKLOAD=steady RATE="" RUNS=5 CHANNELS=2 CODEC=raw VERIFY=0 HUGE=1 VMARGS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mem) MEM=$2; shift ;;
@@ -27,6 +27,7 @@ while [ $# -gt 0 ]; do
 	--codec) CODEC=$2; shift ;;
 	--lab-verify) VERIFY=1 ;;
 	--no-hugepages) HUGE=0 ;;
+	--vm) VMARGS=(--vm "$2"); shift ;;
 	*) sed -n '3,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
 	shift
@@ -50,8 +51,10 @@ extra=""
 [ "$VERIFY" = 0 ] && extra="--no-verify"
 results=()
 for ((k = 1; k <= RUNS; k++)); do
+	wl=(--workload "$WORKLOAD")
+	[ ${#VMARGS[@]} -gt 0 ] && wl=("${VMARGS[@]}")
 	out=$(MR_GUEST_EXTRA=$extra "$TOP/scripts/migrate-image.sh" "${common[@]}" \
-		--workload "$WORKLOAD" --dirty-rate "$RATE" 2>/dev/null | tail -n 1)
+		"${wl[@]}" --dirty-rate "$RATE" 2>/dev/null | tail -n 1)
 	# A run that printed nothing is a failed run, not a missing one.
 	echo "$out" | jq -e . >/dev/null 2>&1 ||
 		out='{"status":"failed","reason":"migrate-image.sh printed no report","round_figures":[]}'

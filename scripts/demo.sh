@@ -11,18 +11,20 @@
 # scripts/demo.sh [--mem SIZE] [--image FILE] [--workload idle|steady|hot|stream]
 #     [--dirty-rate PAGES_PER_S] [--channels N] [--link memif|veth]
 #     [--mtu 1500|9000] [--codec auto|raw|zstd[:L]] [--fault drop=..,dup=..,...]
-#     [--sessions N] [--no-hugepages] [--timeout SEC] [--keep]
+#     [--sessions N] [--vm lab|kvm] [--no-hugepages] [--timeout SEC] [--keep]
+# --vm kvm: the guests are real KVM virtual machines (lab/migvm) whose
+# program checks its own pages after resume (needs /dev/kvm).
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${MIGDP_BUILD_DIR:-$TOP/build}
 
 usage() {
-	sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,16p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
 MEM=1G IMAGE="" WORKLOAD=steady RATE=20000 CHANNELS=2 LINK=memif MTU=9000
-CODEC=auto FAULT="" SESSIONS=1 HUGE=1 TIMEOUT=300 KEEP=0
+CODEC=auto FAULT="" SESSIONS=1 HUGE=1 TIMEOUT=300 KEEP=0 VMKIND=lab
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mem) MEM=$2; shift ;;
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--codec) CODEC=$2; shift ;;
 	--fault) FAULT=$2; shift ;;
 	--sessions) SESSIONS=$2; shift ;;
+	--vm) VMKIND=$2; shift ;;
 	--no-hugepages) HUGE=0 ;;
 	--timeout) TIMEOUT=$2; shift ;;
 	--keep) KEEP=1 ;;
@@ -46,6 +49,12 @@ done
 case $LINK in memif|veth) ;; *) echo "demo: --link memif|veth" >&2; exit 2 ;; esac
 case $WORKLOAD in idle|steady|hot|stream) ;; *) echo "demo: --workload idle|steady|hot|stream" >&2; exit 2 ;; esac
 case $SESSIONS in [1-8]) ;; *) echo "demo: --sessions 1..8" >&2; exit 2 ;; esac
+case $VMKIND in lab|kvm) ;; *) echo "demo: --vm lab|kvm" >&2; exit 2 ;; esac
+if [ "$VMKIND" = kvm ] && ! { [ -r /dev/kvm ] && [ -w /dev/kvm ]; }; then
+	echo "demo: --vm kvm needs /dev/kvm (KVM is not available on this machine)" >&2
+	exit 1
+fi
+[ "$VMKIND" = kvm ] && [ -n "$IMAGE" ] && { echo "demo: --vm kvm runs its own guest program: no --image" >&2; exit 2; }
 if [ -n "$IMAGE" ]; then
 	[ -r "$IMAGE" ] || { echo "demo: cannot read image $IMAGE" >&2; exit 2; }
 	MEM=$(stat -c %s "$IMAGE")
@@ -61,7 +70,7 @@ fi
 . "$TOP/scripts/lib/hugepages.sh"
 export MR_BUILD=$BUILD MR_TAG=demo$$ MR_TIMEOUT=$TIMEOUT MR_CHANNELS=$CHANNELS
 export MR_LINK=$LINK MR_MTU=$MTU MR_CODEC=$CODEC MR_FAULT=$FAULT MR_KEEP=$KEEP
-export MR_MEM=$MEM MR_IMAGE=$IMAGE MR_WORKLOAD=$WORKLOAD MR_DIRTY_RATE=$RATE
+export MR_MEM=$MEM MR_IMAGE=$IMAGE MR_WORKLOAD=$WORKLOAD MR_DIRTY_RATE=$RATE MR_VM_KIND=$VMKIND
 mr_defaults
 MIGCTL=$BUILD/control/migctl
 SRC=$MR_DIR/source-control.sock DST=$MR_DIR/destination-control.sock
@@ -99,7 +108,11 @@ vms=()
 for ((k = 1; k <= SESSIONS; k++)); do
 	vms+=("$([ "$SESSIONS" = 1 ] && echo guest1 || echo "vm-$k")")
 done
-log "live-migrating ${#vms[@]} running guest(s) of $MEM (workload $WORKLOAD, $RATE pages/s dirtied)"
+if [ "$VMKIND" = kvm ]; then
+	log "live-migrating ${#vms[@]} KVM virtual machine(s) of $MEM (lab/migvm: its guest writes $RATE pages/s and checks every page it wrote)"
+else
+	log "live-migrating ${#vms[@]} running guest(s) of $MEM (workload $WORKLOAD, $RATE pages/s dirtied)"
+fi
 log "source migdp -> $LINK -> destination migdp, $CHANNELS channel(s), MTU $MTU, codec $CODEC${FAULT:+, faults $FAULT}"
 log "guest memory is shared with migdp, never copied into it; logs in $MR_DIR"
 

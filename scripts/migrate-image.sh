@@ -14,13 +14,14 @@
 #     [--timeout SEC] [--keep]
 #     [--workload idle|steady|hot|stream [--dirty-rate PAGES_PER_S]
 #      [--device-state SIZE]]   (a running guest: a live migration)
+#     [--vm kvm]   (the guest is a real KVM virtual machine, lab/migvm)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib/migrun.sh
 . "$HERE/lib/migrun.sh"
 
 usage() {
-	sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -44,6 +45,7 @@ while [ $# -gt 0 ]; do
 	--workload) MR_WORKLOAD=$2; shift ;;
 	--dirty-rate) MR_DIRTY_RATE=$2; shift ;;
 	--device-state) MR_DEVICE_STATE=$2; shift ;;
+	--vm) MR_VM_KIND=$2; MR_WORKLOAD=${MR_WORKLOAD:-kvm}; shift ;;
 	-h|--help) usage ;;
 	-*) echo "migrate-image: unknown option $1" >&2; usage ;;
 	*) MR_IMAGE=$1 ;;

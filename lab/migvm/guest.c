@@ -178,6 +178,7 @@ guest_main(void)
 	for (;;) {
 		uint32_t p, g;
 
+		per = prm->tsc_per_write; /* the host may slow us (throttle) */
 		if (per != 0)
 			pace(&next, per, slack, min_idle);
 		if (xorshift32(&rng) % 100 < hot_pct)

@@ -2,8 +2,7 @@
 /* migvm as a hypervisor on libmigshim: the worked example of a hypervisor
  * integration (README "libmigshim"). Source: guest RAM (the VM's memfd)
  * and a device-state region handed to migdp; round 1 all of RAM, each
- * ROUND what KVM's dirty log harvested; THROTTLE as a duty cycle of the
- * vCPUs; PAUSE: stop the vCPUs, the last dirty pages, the vCPU state into
+ * ROUND what KVM's dirty log harvested; THROTTLE slows the guest's pace; PAUSE: stop the vCPUs, the last dirty pages, the vCPU state into
  * the device state; COMPLETED: the VM is gone from here; FAILED: it runs
  * on. Destination: empty RAM handed to migdp; RESUME: a VM on that memory,
  * the vCPU state restored, run, and the guest's own verification of its
@@ -18,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest_abi.h"
 #include "migshim.h"
 #include "migvm_live.h"
 
@@ -26,7 +26,6 @@
 #define DEV_MAGIC 0x54534d56474d4956ull /* "VIMGVMST" */
 #define BLOCK_PAGES 512
 #define MAX_RUN 512
-#define THROTTLE_PERIOD_NS 20000000ull
 
 /* The device-state region: this header, then the vCPU state blob. */
 struct devstate {
@@ -82,7 +81,9 @@ connect_shim(const struct migvm_live_opts *o, struct migshim_client **cp, int ra
 	    migshim_client_add_device_state(c, devfd, 0, DEV_GPA, DEV_SIZE) < 0)
 		return fail(r, "shim client: cannot describe guest memory");
 	for (;;) { /* migdp may not listen yet */
-		ret = migshim_client_connect(c, o->socket, 1000, why, sizeof(why));
+		/* migdp answers once its port is up: wait for its verdict. */
+		ret = migshim_client_connect(c, o->socket, (int)((deadline - now_ns()) / 1000000) + 1,
+					     why, sizeof(why));
 		if (ret == 0)
 			break;
 		if ((ret != -ENOENT && ret != -ECONNREFUSED) || now_ns() > deadline) {
@@ -121,8 +122,41 @@ struct src {
 	uint64_t *bm, npages;
 	uint8_t *dev;
 	unsigned throttle;
+	uint64_t tsc_per_write;      /* the guest's pace before any throttle */
+	bool params_dirty;           /* we wrote its parameter page */
 	bool paused;
 };
+
+/* KVM's dirty log, plus the parameter page when the host wrote it (a
+ * host write is not in KVM's log). */
+static void
+harvest(struct src *s)
+{
+	migvm_harvest(s->vm, s->bm);
+	if (s->params_dirty) {
+		uint64_t page = MIGVM_PARAMS_GPA / 4096;
+
+		s->bm[page / 64] |= 1ull << (page % 64);
+		s->params_dirty = false;
+	}
+}
+
+/* Throttle: the guest paces itself on its parameter page; slow it to
+ * (100 - pct)% of its rate (a real hypervisor would take CPU time from
+ * the vCPUs; this guest catches up after a stop, so it is told). */
+static void
+throttle(struct src *s, unsigned pct)
+{
+	volatile struct migvm_params *p = (volatile struct migvm_params *)
+		(migvm_mem(s->vm) + MIGVM_PARAMS_GPA);
+
+	if (s->tsc_per_write == 0)
+		s->tsc_per_write = p->tsc_per_write;
+	s->throttle = pct < 100 ? pct : 99;
+	if (s->tsc_per_write != 0)
+		p->tsc_per_write = s->tsc_per_write * 100 / (100 - s->throttle);
+	s->params_dirty = true;
+}
 
 /* Stop the vCPUs, the last dirty pages, the vCPU state as the device
  * state (round n + 1, final). */
@@ -137,7 +171,7 @@ pause_vm(struct src *s, uint64_t n)
 	migvm_pause(s->vm);
 	s->paused = true;
 	s->r->pause_ns = now_ns();
-	migvm_harvest(s->vm, s->bm);
+	harvest(s);
 	push(s->c, s->bm, s->npages, 0, n, false);
 	len = migvm_capture(s->vm, s->dev + sizeof(*h), DEV_SIZE - sizeof(*h));
 	if (len < 0)
@@ -159,12 +193,12 @@ on_event(struct src *s, const struct migshim_event *ev)
 {
 	switch (ev->type) {
 	case MIGSHIM_EV_ROUND:
-		migvm_harvest(s->vm, s->bm);
+		harvest(s);
 		push(s->c, s->bm, s->npages, 0, ev->arg, false);
 		s->r->rounds++;
 		return 0;
 	case MIGSHIM_EV_THROTTLE:
-		s->throttle = ev->value < 100 ? ev->value : 99;
+		throttle(s, ev->value);
 		if (s->throttle > s->r->throttle_max_pct)
 			s->r->throttle_max_pct = s->throttle;
 		return 0;
@@ -176,27 +210,14 @@ on_event(struct src *s, const struct migshim_event *ev)
 		return 1;
 	case MIGSHIM_EV_FAILED:
 		snprintf(s->r->reason, sizeof(s->r->reason), "migdp: %s", ev->reason);
-		if (s->paused) /* the VM runs on here */
+		s->r->resumed_after_failure = s->paused; /* it runs on here */
+		if (s->paused)
 			migvm_resume(s->vm);
 		s->paused = false;
-		s->r->resumed_after_failure = true;
 		return 1;
 	default:
 		return 0;
 	}
-}
-
-/* Throttled: the vCPUs stop for that share of each period. */
-static void
-duty_cycle(struct src *s)
-{
-	uint64_t off = THROTTLE_PERIOD_NS * s->throttle / 100;
-
-	if (s->throttle == 0 || s->paused)
-		return;
-	migvm_pause(s->vm);
-	usleep((useconds_t)(off / 1000));
-	migvm_resume(s->vm);
 }
 
 int
@@ -239,14 +260,31 @@ migvm_live_source(const struct migvm_live_opts *o, struct migvm *vm,
 			ret = fail(r, "migration not over before --timeout");
 			break;
 		}
-		duty_cycle(&s);
-		poll(&pfd, 1, s.throttle ? (int)((THROTTLE_PERIOD_NS * (100 - s.throttle) /
-						  100) / 1000000 + 1) : 20);
+		poll(&pfd, 1, 20);
 	}
 	migshim_client_destroy(s.c);
 	munmap(s.dev, DEV_SIZE);
 	close(devfd);
 	free(s.bm);
+	if (!r->completed) {
+		/* The VM runs on here: it must go on writing and verifying. */
+		struct migvm_counters k0, k1;
+		uint64_t until = now_ns() + (uint64_t)o->run_after_ms * 1000000ull;
+
+		if (s.paused)
+			migvm_resume(vm);
+		migvm_counters(vm, &k0);
+		do {
+			usleep(20000);
+			migvm_counters(vm, &k1);
+		} while (now_ns() < until || (k1.verify_passes < k0.verify_passes + 2 &&
+					      now_ns() < until + 10000000000ull));
+		r->writes_after_resume = k1.writes - k0.writes;
+		r->verify_passes_after_resume = k1.verify_passes - k0.verify_passes;
+		r->mismatches = k1.mismatches;
+		r->verified = k1.mismatches == 0 && r->verify_passes_after_resume >= 2 &&
+			      r->writes_after_resume > 0 && !k1.failed;
+	}
 	return r->completed ? 0 : -1;
 }
 

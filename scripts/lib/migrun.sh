@@ -170,8 +170,26 @@ mr_start_migdp() {
 	eval "MR_PID_${role^^}=$!"
 }
 
+# The guest is the lab guest (migguest), or with MR_VM_KIND=kvm a real KVM
+# virtual machine (lab/migvm) running its self-checking program.
+mr_start_vm() {
+	local role=$1 out=guest-$1${MR_VM:+-$MR_VM} args
+	args="--live --role $role --socket $MR_DIR/$role.sock --mem ${MR_MEM:-256M}"
+	args+=" --channels $MR_CHANNELS --timeout $((MR_TIMEOUT / 2)) --name ${MR_VM:-guest1} --quiet"
+	[ "$role" = source ] && args+=" --rate $MR_DIRTY_RATE"
+	# shellcheck disable=SC2086
+	timeout "$MR_TIMEOUT" "$MR_BUILD/lab/migvm/migvm" $args \
+		>"$MR_DIR/$out.json" 2>"$MR_DIR/$out.log" &
+	MR_PIDS+=($!)
+	eval "MR_PID_GUEST_${role^^}=$!"
+}
+
 mr_start_guest() {
 	local role=$1 args
+	if [ "${MR_VM_KIND:-lab}" = kvm ]; then
+		mr_start_vm "$role"
+		return
+	fi
 	args="--role $role --socket $MR_DIR/$role.sock --timeout $((MR_TIMEOUT / 2))"
 	if [ "$role" = source ]; then
 		args+=" --channels $MR_CHANNELS"
