@@ -183,14 +183,14 @@ live(const struct opts *o)
 		rc = migvm_live_destination(&o->l, &r);
 	}
 	printf("{\"role\":\"%s\",\"status\":\"%s\",\"reason\":\"%s\",\"name\":\"%s\","
-	       "\"live\":true,\"workload\":\"kvm\",\"guest_bytes\":%llu,"
+	       "\"live\":true,\"workload\":\"kvm\",\"guest_bytes\":%llu,\"dirty_rate\":%llu,"
 	       "\"verified\":%s,\"rounds\":%u,\"throttle_max_pct\":%u,"
 	       "\"resumed_after_failure\":%s,\"handed_over_unconfirmed\":%s,"
 	       "\"device_state_bytes\":%llu,\"pause_ns\":%llu,\"downtime_ms\":%.3f,"
 	       "\"writes_after_resume\":%llu,\"verify_passes_after_resume\":%llu,"
 	       "\"mismatches\":%llu}\n",
 	       o->l.source ? "source" : "destination", rc == 0 ? "completed" : "failed",
-	       r.reason, o->l.name, (unsigned long long)o->mem,
+	       r.reason, o->l.name, (unsigned long long)o->mem, (unsigned long long)o->w.rate,
 	       r.verified ? "true" : "false", r.rounds,
 	       r.throttle_max_pct, r.resumed_after_failure ? "true" : "false",
 	       r.handed_over_unconfirmed ? "true" : "false",
