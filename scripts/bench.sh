@@ -7,13 +7,15 @@
 #
 # scripts/bench.sh [--quick|--full] [--out DIR] [--html] [--mem SIZE]
 #     [--qemu] [--qemu-rate RATE] [--groups LIST] [--hugepages]
-#     [--timeout SEC]
+#     [--timeout SEC] [--kvm]
 #
 # --quick (default): 128M; transfer 2 channels, MTU 9000, raw and auto;
 #   live steady and idle at 20000 pages/s; no QEMU unless --qemu.
 # --full: 1G; transfer 1 and 2 channels x MTU 9000 and 1500 x raw, auto,
 #   zstd; live idle, steady, hot, stream x 5000 and 20000 pages/s (2
 #   channels); compare-qemu.sh --runs 1 (add --rate RATE with --qemu-rate).
+# --kvm: the live group also migrates a KVM virtual machine (lab/migvm) at
+#   each rate (needs /dev/kvm).
 # --out DIR: the folder (default results/bench-YYYYmmdd-HHMMSS).
 # --groups LIST: a subset of transfer,live,qemu. --hugepages: reserve
 #   hugepages and run migrate-image.sh with --hugepages. --timeout: per
@@ -40,6 +42,7 @@ while [ $# -gt 0 ]; do
 	--groups) need "$@"; SEL_GROUPS=$2; shift ;;
 	--hugepages) HUGE=1 ;;
 	--timeout) need "$@"; TIMEOUT=$2; shift ;;
+	--kvm) KVM=1 ;;
 	-h|--help) usage ;;
 	*) echo "bench: unknown argument $1" >&2; usage ;;
 	esac
@@ -153,6 +156,11 @@ if want live; then
 			run_migrate live "$w-r$r" --channels 2 --workload "$w" --dirty-rate "$r"
 		done
 	done
+	if [ "${KVM:-0}" = 1 ]; then
+		for r in "${RATES[@]}"; do
+			run_migrate live "kvm-r$r" --channels 2 --vm kvm --dirty-rate "$r"
+		done
+	fi
 fi
 if want qemu; then
 	cmd=("$TOP/scripts/compare-qemu.sh" --runs 1 --mem "$MEM")

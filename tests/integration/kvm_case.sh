@@ -49,7 +49,8 @@ kvm_cancel|kvm_kill_destination)
 esac
 mr_start_migdp destination "" || fail "start"
 mr_wait_ready destination || fail "destination migdp"
-start_vm destination
+# After resume the destination VM runs 3 s, verifying.
+start_vm destination "--run-after-ms 3000"
 mr_start_migdp source "$src_set" || fail "start"
 mr_wait_ready source || fail "source migdp"
 start_vm source "--rate $rate"
