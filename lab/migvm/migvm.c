@@ -43,15 +43,6 @@ struct run {
 	int restored;
 };
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int
 parse_size(const char *s, uint64_t *out)
 {
@@ -215,7 +206,7 @@ move_vm(struct migvm *vm, const struct opts *o, struct run *r)
 
 	if (state == NULL || image == NULL)
 		goto out;
-	t0 = now_ns();
+	t0 = migvm_now_ns();
 	migvm_pause(vm);
 	migvm_counters(vm, &r->at_pause);
 	n = migvm_capture(vm, state, len);
@@ -239,7 +230,7 @@ move_vm(struct migvm *vm, const struct opts *o, struct run *r)
 		nvm = NULL;
 		goto out;
 	}
-	r->downtime_ns = now_ns() - t0;
+	r->downtime_ns = migvm_now_ns() - t0;
 	r->restored = 1;
 out:
 	if (vm != NULL)
@@ -325,11 +316,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	migvm_harvest(vm, r->bm); /* the load itself is not a write */
-	t0 = now_ns();
+	t0 = migvm_now_ns();
 	end = t0 + (uint64_t)(o.seconds * 1e9);
 	next = t0 + (uint64_t)o.dirty_ms * 1000000ull;
-	while (now_ns() < end && vm != NULL) {
-		uint64_t t = now_ns(), stop = o.dirty_ms ? next : end;
+	while (migvm_now_ns() < end && vm != NULL) {
+		uint64_t t = migvm_now_ns(), stop = o.dirty_ms ? next : end;
 
 		if (o.restore_test && !r->restored && t >= t0 + (end - t0) / 2) {
 			vm = move_vm(vm, &o, r);
@@ -339,7 +330,7 @@ main(int argc, char **argv)
 			stop = end;
 		if (stop > t)
 			usleep((useconds_t)((stop - t) / 1000 < 20000 ? (stop - t) / 1000 : 20000));
-		if (o.dirty_ms && now_ns() >= next) {
+		if (o.dirty_ms && migvm_now_ns() >= next) {
 			harvest(vm, r);
 			next += (uint64_t)o.dirty_ms * 1000000ull;
 		}
@@ -351,7 +342,7 @@ main(int argc, char **argv)
 	ok = c.writes > 0 && c.mismatches == 0 && !c.failed &&
 	     (!o.restore_test || (r->restored && c.writes > r->at_pause.writes &&
 				  c.verify_passes > r->at_pause.verify_passes));
-	report(&o, r, &c, (now_ns() - t0) / 1e9, ok);
+	report(&o, r, &c, (migvm_now_ns() - t0) / 1e9, ok);
 	migvm_destroy(vm);
 	free(r->bm);
 	free(r);

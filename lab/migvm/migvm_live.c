@@ -36,8 +36,8 @@ struct devstate {
 	uint64_t verify_passes;
 };
 
-static uint64_t
-now_ns(void)
+uint64_t
+migvm_now_ns(void)
 {
 	struct timespec ts;
 
@@ -73,7 +73,7 @@ connect_shim(const struct migvm_live_opts *o, struct migshim_client **cp, int ra
 		.nrings = o->channels, .ring_size = 4096, .max_run_pages = MAX_RUN,
 		.block_pages = BLOCK_PAGES, .name = o->name};
 	struct migshim_client *c = migshim_client_create(&p);
-	uint64_t deadline = now_ns() + (uint64_t)o->timeout_s * 1000000000ull;
+	uint64_t deadline = migvm_now_ns() + (uint64_t)o->timeout_s * 1000000000ull;
 	char why[256] = "";
 	int ret;
 
@@ -82,11 +82,11 @@ connect_shim(const struct migvm_live_opts *o, struct migshim_client **cp, int ra
 		return fail(r, "shim client: cannot describe guest memory");
 	for (;;) { /* migdp may not listen yet */
 		/* migdp answers once its port is up: wait for its verdict. */
-		ret = migshim_client_connect(c, o->socket, (int)((deadline - now_ns()) / 1000000) + 1,
+		ret = migshim_client_connect(c, o->socket, (int)((deadline - migvm_now_ns()) / 1000000) + 1,
 					     why, sizeof(why));
 		if (ret == 0)
 			break;
-		if ((ret != -ENOENT && ret != -ECONNREFUSED) || now_ns() > deadline) {
+		if ((ret != -ENOENT && ret != -ECONNREFUSED) || migvm_now_ns() > deadline) {
 			migshim_client_destroy(c);
 			snprintf(r->reason, sizeof(r->reason), "migdp at %s: %s", o->socket,
 				 why[0] ? why : strerror(-ret));
@@ -170,7 +170,7 @@ pause_vm(struct src *s, uint64_t n)
 
 	migvm_pause(s->vm);
 	s->paused = true;
-	s->r->pause_ns = now_ns();
+	s->r->pause_ns = migvm_now_ns();
 	harvest(s);
 	push(s->c, s->bm, s->npages, 0, n, false);
 	len = migvm_capture(s->vm, s->dev + sizeof(*h), DEV_SIZE - sizeof(*h));
@@ -243,7 +243,7 @@ migvm_live_source(const struct migvm_live_opts *o, struct migvm *vm,
 	push(s.c, s.bm, s.npages, 0, 1, false);
 	r->rounds = 1;
 	pfd.fd = migshim_client_fd(s.c);
-	deadline = now_ns() + (uint64_t)o->timeout_s * 1000000000ull;
+	deadline = migvm_now_ns() + (uint64_t)o->timeout_s * 1000000000ull;
 	while (ret == 0) {
 		struct migshim_event ev;
 		int e = migshim_client_poll_event(s.c, &ev);
@@ -256,7 +256,7 @@ migvm_live_source(const struct migvm_live_opts *o, struct migvm *vm,
 			ret = on_event(&s, &ev);
 			continue;
 		}
-		if (now_ns() > deadline) {
+		if (migvm_now_ns() > deadline) {
 			ret = fail(r, "migration not over before --timeout");
 			break;
 		}
@@ -269,7 +269,7 @@ migvm_live_source(const struct migvm_live_opts *o, struct migvm *vm,
 	if (!r->completed) {
 		/* The VM runs on here: it must go on writing and verifying. */
 		struct migvm_counters k0, k1;
-		uint64_t until = now_ns() + (uint64_t)o->run_after_ms * 1000000ull;
+		uint64_t until = migvm_now_ns() + (uint64_t)o->run_after_ms * 1000000ull;
 
 		if (s.paused)
 			migvm_resume(vm);
@@ -277,8 +277,8 @@ migvm_live_source(const struct migvm_live_opts *o, struct migvm *vm,
 		do {
 			usleep(20000);
 			migvm_counters(vm, &k1);
-		} while (now_ns() < until || (k1.verify_passes < k0.verify_passes + 2 &&
-					      now_ns() < until + 10000000000ull));
+		} while (migvm_now_ns() < until || (k1.verify_passes < k0.verify_passes + 2 &&
+					      migvm_now_ns() < until + 10000000000ull));
 		r->writes_after_resume = k1.writes - k0.writes;
 		r->verify_passes_after_resume = k1.verify_passes - k0.verify_passes;
 		r->mismatches = k1.mismatches;
@@ -309,10 +309,10 @@ migvm_live_destination(const struct migvm_live_opts *o, struct migvm_live_result
 	if (dev == MAP_FAILED || connect_shim(o, &c, ramfd, devfd, r) < 0)
 		return -1;
 	pfd.fd = migshim_client_fd(c);
-	deadline = now_ns() + (uint64_t)o->timeout_s * 1000000000ull;
+	deadline = migvm_now_ns() + (uint64_t)o->timeout_s * 1000000000ull;
 	for (;;) {
 		e = migshim_client_poll_event(c, &ev);
-		if (e == -EPIPE || now_ns() > deadline) {
+		if (e == -EPIPE || migvm_now_ns() > deadline) {
 			migshim_client_destroy(c);
 			return fail(r, e == -EPIPE ? "migdp closed the session" :
 				    "no RESUME before --timeout");
@@ -338,18 +338,18 @@ migvm_live_destination(const struct migvm_live_opts *o, struct migvm_live_result
 		migshim_client_destroy(c);
 		return fail(r, "cannot restore the VM");
 	}
-	r->resume_ns = now_ns();
+	r->resume_ns = migvm_now_ns();
 	r->pause_ns = h->pause_ns;
 	r->migdp_verified = ev.value != 0;
 	migvm_counters(vm, &k0);
 	/* The guest checks every page it wrote, over and over: it must pass
 	 * at least twice more, with no mismatch, and go on writing. */
-	deadline = now_ns() + (uint64_t)o->run_after_ms * 1000000ull;
+	deadline = migvm_now_ns() + (uint64_t)o->run_after_ms * 1000000ull;
 	do {
 		usleep(20000);
 		migvm_counters(vm, &k1);
-	} while (now_ns() < deadline || (k1.verify_passes < k0.verify_passes + 2 &&
-					 now_ns() < deadline + 10000000000ull));
+	} while (migvm_now_ns() < deadline || (k1.verify_passes < k0.verify_passes + 2 &&
+					 migvm_now_ns() < deadline + 10000000000ull));
 	r->writes = k1.writes;
 	r->writes_after_resume = k1.writes - k0.writes;
 	r->verify_passes_after_resume = k1.verify_passes - k0.verify_passes;

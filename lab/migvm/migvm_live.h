@@ -27,6 +27,9 @@ struct migvm_live_result {
 	char reason[256];
 };
 
+/** CLOCK_MONOTONIC in nanoseconds (the clock of every migvm figure). */
+uint64_t migvm_now_ns(void);
+
 /** Source: hand @p vm (running) to migdp and follow its events.
  * @return 0 when the VM was handed over, -1 otherwise (reason in @p r). */
 int migvm_live_source(const struct migvm_live_opts *o, struct migvm *vm,
