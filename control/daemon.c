@@ -325,9 +325,11 @@ on_session_event(const char *name, json_t *data)
 }
 
 /* Start migrating VM @p vm (index in D.vms) with @p peer_ip (0: the
- * configured peer). */
+ * configured peer), its key in @p key_file (NULL: [security] key_file),
+ * @p encrypt 0 or 1 (-1: [security] encrypt). */
 int
-migdp_daemon_begin(int vm, uint32_t peer_ip, char *err, size_t errlen)
+migdp_daemon_begin(int vm, uint32_t peer_ip, const char *key_file, int encrypt,
+		   char *err, size_t errlen)
 {
 	struct slot *sl = NULL;
 	struct migdp_ctx *ctx;
@@ -364,6 +366,17 @@ migdp_daemon_begin(int vm, uint32_t peer_ip, char *err, size_t errlen)
 	}
 	for (i = 0; i < ctx->nch; i++)
 		ctx->chans[i]->lcore = D.ws.w[i].lcore;
+	if (migdp_sess_sec_setup(ctx, key_file != NULL ? key_file : sl->cfg.security.key_file,
+				 encrypt >= 0 ? encrypt != 0 : sl->cfg.security.encrypt != 0,
+				 err, errlen) < 0) {
+		migdp_ctx_fini(ctx);
+		return -1;
+	}
+	if (sl->cfg.role == MIGDP_ROLE_SOURCE) { /* only the peer is heard */
+		ctx->ctl_loc.peer_ip = ctx->ctl_flow.dst_ip;
+		for (i = 0; i < ctx->nch; i++)
+			ctx->chans[i]->loc.peer_ip = ctx->ctl_flow.dst_ip;
+	}
 	migdp_session_init(&sl->sess, ctx, &D.a.run);
 	if (D.params_set) {
 		sl->sess.params = D.params;
@@ -576,7 +589,8 @@ serve(void)
 		if (signalled)
 			return D.a.daemon ? 0 : 1;
 		if (!D.a.daemon && migdp_daemon_vm_find(NULL) >= 0 && D.sessions == 0) {
-			if (migdp_daemon_begin(migdp_daemon_vm_find(NULL), 0, err, sizeof(err)) < 0) {
+			if (migdp_daemon_begin(migdp_daemon_vm_find(NULL), 0, NULL, -1, err,
+					       sizeof(err)) < 0) {
 				MIGDP_LOG(ERR, "%s", err);
 				return 1;
 			}
@@ -614,6 +628,22 @@ main(int argc, char **argv)
 		return 2;
 	}
 	rte_log_set_level(migdp_logtype, D.cfg.log_level);
+	if (D.cfg.security.key_file[0] != '\0') { /* refused now, not at the first migration */
+		struct migdp_psk k;
+		char why[256];
+
+		if (migdp_psk_load(D.cfg.security.key_file, &k, why, sizeof(why)) < 0) {
+			MIGDP_LOG(ERR, "[security] key_file: %s", why);
+			fprintf(stderr, "migdp: %s\n", why);
+			rte_eal_cleanup();
+			return 2;
+		}
+		memset(&k, 0, sizeof(k));
+	} else if (D.cfg.security.encrypt) {
+		fprintf(stderr, "migdp: [security] encrypt = on needs key_file\n");
+		rte_eal_cleanup();
+		return 2;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -641,6 +671,10 @@ main(int argc, char **argv)
 	D.mac = rte_is_zero_ether_addr(&D.cfg.local.mac) ? D.port.mac : D.cfg.local.mac;
 	D.ip = rte_be_to_cpu_32(D.cfg.local.ip);
 	check_numa(lcores, D.cfg.channels.count);
+	/* Frame tags and encryption: a queue pair per port queue. */
+	if (migdp_sec_dev_init((uint16_t)(D.cfg.channels.count + 1),
+			       rte_eth_dev_socket_id(D.port.id)) < 0)
+		MIGDP_LOG(WARNING, "no crypto device: only unauthenticated migrations");
 	workers = true;
 	if (migdp_workers_start(&D.ws, &D.cfg, &D.port, lcores) < 0) {
 		MIGDP_LOG(ERR, "cannot start the channel lcores");

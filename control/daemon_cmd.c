@@ -107,6 +107,8 @@ static json_t *
 start_cmd(json_t *args, enum migdp_role role, char *err, size_t errlen)
 {
 	const char *vm = arg_str(args, "vm"), *peer = arg_str(args, "peer");
+	const char *key = arg_str(args, "key-file");
+	json_t *enc = json_object_get(args, "encrypt");
 	struct in_addr ip = {0};
 	char names[256];
 	int i;
@@ -119,6 +121,11 @@ start_cmd(json_t *args, enum migdp_role role, char *err, size_t errlen)
 	if ((json_object_get(args, "vm") != NULL && vm == NULL) ||
 	    (json_object_get(args, "peer") != NULL && peer == NULL)) {
 		snprintf(err, errlen, "'vm' and 'peer' must be strings");
+		return NULL;
+	}
+	if ((json_object_get(args, "key-file") != NULL && key == NULL) ||
+	    (enc != NULL && !json_is_boolean(enc))) {
+		snprintf(err, errlen, "'key-file' must be a string, 'encrypt' a boolean");
 		return NULL;
 	}
 	if (peer != NULL && (inet_pton(AF_INET, peer, &ip) != 1 || ip.s_addr == 0 ||
@@ -137,7 +144,8 @@ start_cmd(json_t *args, enum migdp_role role, char *err, size_t errlen)
 		snprintf(err, errlen, "VM '%s' is migrating already", migshim_session_name(D.vms[i]));
 		return NULL;
 	}
-	if (migdp_daemon_begin(i, ip.s_addr, err, errlen) < 0)
+	if (migdp_daemon_begin(i, ip.s_addr, key, enc == NULL ? -1 : json_is_true(enc),
+			       err, errlen) < 0)
 		return NULL;
 	return json_pack("{s:s, s:s}", "vm", migshim_session_name(D.vms[i]), "state", "handshake");
 }

@@ -88,12 +88,15 @@ migdp_sess_send_reason(struct migdp_session *s, uint8_t type, enum migdp_reason 
 static void
 on_frame(struct migdp_session *s, const struct migdp_frame *f)
 {
+	if (migdp_sec_handshake_type(f->msg.type) && !migdp_sess_hs_check(s, f))
+		return;
 	switch (f->msg.type) {
 	case MIGDP_T_HELLO:
 		s->got_hello = true;
 		s->hello = f->msg;
 		s->hello_mac = f->src_mac;
 		s->hello_session = f->session;
+		s->hello_ip = f->src_ip;
 		return;
 	case MIGDP_T_ACCEPT:
 		s->got_accept = true;

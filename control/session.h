@@ -131,7 +131,27 @@ struct migdp_session {
 	bool ended;                  /* clean-up done, report ready */
 	bool leak;                   /* channels not released: never free them */
 	unsigned work;               /* frames handled by the last step */
+	/* Security (session_sec.c). */
+	uint8_t sec_flags;           /* MIGDP_SEC_* in use once agreed */
+	uint32_t hello_ip;           /* destination: where the HELLO came from */
+	unsigned auth_refusals;      /* handshake frames refused for their MAC */
+	char auth_note[112];         /* the last such refusal */
+	uint64_t refused_ns;
 };
+
+/** The key and encryption of a session being created (before
+ * migdp_session_init): @p key_file NULL or "" for none. @return 0, or -1
+ * with the reason in @p err (a key file of the wrong mode, say). */
+int migdp_sess_sec_setup(struct migdp_ctx *ctx, const char *key_file, bool encrypt,
+			 char *err, size_t errlen);
+/** The session keys, from both nonces, in place (@p flags: MIGDP_SEC_*).
+ * @return 0, or -1 (the session failed). */
+int migdp_sess_sec_start(struct migdp_session *s, uint8_t flags);
+/** A handshake frame's MAC (and replay) check; false: dropped, counted. */
+bool migdp_sess_hs_check(struct migdp_session *s, const struct migdp_frame *f);
+bool migdp_sess_authenticated(const struct migdp_session *s);
+/** The status's "security" object. */
+json_t *migdp_sess_sec_status(const struct migdp_session *s);
 
 /** Create a session for the context (its channels made, not launched)
  * in state setup, with the parameters of [migration]. */

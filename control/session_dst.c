@@ -30,6 +30,9 @@ check_hello(const struct migdp_session *s, const struct migdp_hello *h,
 	}
 	if (h->proto_version != MIGDP_WIRE_VERSION)
 		return "protocol version mismatch";
+	*why = MIGDP_R_AUTH;
+	if ((h->sec_flags & MIGDP_SEC_AUTH) && !migdp_sess_authenticated(s))
+		return "the source authenticates: this host has no key ([security] key_file)";
 	*why = MIGDP_R_PAGE_SIZE;
 	if (h->page_size != MIGDP_PAGE_SIZE)
 		return "page size mismatch";
@@ -61,6 +64,8 @@ send_accept(struct migdp_session *s)
 	accept.u.accept.page_size = MIGDP_PAGE_SIZE;
 	accept.u.accept.window = cfg->channels.window;
 	accept.u.accept.mtu = (uint16_t)cfg->port.mtu;
+	accept.u.accept.sec_flags = s->sec_flags;
+	memcpy(accept.u.accept.nonce, s->ctx->nonce_d, MIGDP_NONCE_LEN);
 	migdp_sess_send(s, &accept);
 }
 
@@ -110,6 +115,22 @@ handshake(struct migdp_session *s, uint64_t now)
 		s->linger_until_ns = now + 3 * HANDSHAKE_PERIOD_NS;
 		return;
 	}
+	if (migdp_sess_authenticated(s)) {
+		/* Encryption if either side asks for it. */
+		uint8_t flags = MIGDP_SEC_AUTH | (s->hello.u.hello.sec_flags & MIGDP_SEC_ENCRYPT) |
+				(ctx->encrypt ? MIGDP_SEC_ENCRYPT : 0);
+
+		if (migdp_sec_random(ctx->nonce_d, sizeof(ctx->nonce_d)) != 0) {
+			migdp_sess_fail(s, "no random bytes for the handshake");
+			return;
+		}
+		if (migdp_sess_sec_start(s, flags) < 0)
+			return;
+	}
+	/* From now on only the source that said HELLO is heard. */
+	ctx->ctl_loc.peer_ip = s->hello_ip;
+	for (i = 0; i < ctx->nch; i++)
+		ctx->chans[i]->loc.peer_ip = s->hello_ip;
 	ctx->isn = s->hello.u.hello.isn;
 	ctx->block_shift = (unsigned)__builtin_ctz(s->hello.u.hello.block_pages) +
 			   MIGDP_PAGE_SHIFT;

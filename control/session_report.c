@@ -158,6 +158,7 @@ migdp_session_status(const struct migdp_session *s)
 	json_object_set_new(o, "downtime_ms", downtime >= 0 ? json_real(downtime) : json_null());
 	json_object_set_new(o, "downtime", parts);
 	json_object_set_new(o, "parameters", params_json(&s->params));
+	json_object_set_new(o, "security", migdp_sess_sec_status(s));
 	json_object_set_new(o, "numa", numa_json(s));
 	json_object_set_new(o, "rounds", rounds_json(s));
 	json_object_set_new(o, "channels", channels_json(s));

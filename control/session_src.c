@@ -66,6 +66,10 @@ send_hello(struct migdp_session *s)
 	hello.u.hello.page_size = MIGDP_PAGE_SIZE;
 	hello.u.hello.isn = ctx->isn;
 	hello.u.hello.block_pages = migshim_session_block_pages(ctx->shim);
+	if (ctx->psk.len != 0 && hello.version == 0) {
+		hello.u.hello.sec_flags = MIGDP_SEC_AUTH | (ctx->encrypt ? MIGDP_SEC_ENCRYPT : 0);
+		memcpy(hello.u.hello.nonce, ctx->nonce_s, MIGDP_NONCE_LEN);
+	}
 	snprintf(hello.u.hello.vm, sizeof(hello.u.hello.vm), "%s", s->vm);
 	for (i = 0; migshim_session_region(ctx->shim, i, &ri) == 0; i++) {
 		hello.u.hello.regions[i].gpa = ri.gpa;
@@ -94,8 +98,12 @@ handshake(struct migdp_session *s, uint64_t now)
 	const struct migdp_config *cfg = s->ctx->cfg;
 
 	if (now > s->deadline_ns) {
-		migdp_sess_fail(s, s->peer_mac_known ? "no answer to HELLO from the destination" :
-				"no ARP reply from the peer");
+		if (s->auth_note[0] != '\0')
+			migdp_sess_fail(s, "no authenticated answer to HELLO: %s", s->auth_note);
+		else
+			migdp_sess_fail(s, s->peer_mac_known ?
+					"no answer to HELLO from the destination" :
+					"no ARP reply from the peer");
 		return true;
 	}
 	if (!resolve_peer(s, now))
@@ -120,6 +128,17 @@ handshake(struct migdp_session *s, uint64_t now)
 				"%u channels: not usable", s->accept.mtu, s->accept.window,
 				s->accept.nchannels);
 		return true;
+	}
+	if (migdp_sess_authenticated(s)) {
+		if (!(s->accept.sec_flags & MIGDP_SEC_AUTH) ||
+		    (s->ctx->encrypt && !(s->accept.sec_flags & MIGDP_SEC_ENCRYPT))) {
+			migdp_sess_fail(s, "the destination accepted without %s",
+					s->ctx->encrypt ? "encryption" : "authentication");
+			return true;
+		}
+		memcpy(s->ctx->nonce_d, s->accept.nonce, MIGDP_NONCE_LEN);
+		if (migdp_sess_sec_start(s, s->accept.sec_flags) < 0)
+			return true;
 	}
 	for (unsigned i = 0; i < s->ctx->nch; i++) {
 		struct migdp_chan *c = s->ctx->chans[i];

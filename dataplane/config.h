@@ -108,6 +108,16 @@ struct migdp_fault_conf {
 /** Everything migdp is told at start. Fill it with the functions below. */
 struct migdp_config {
 	char path[PATH_MAX];	/**< file loaded ("" if none), for messages */
+	/** [security] (sec.h, README "Security"). */
+	struct {
+		/** key_file: the pre-shared key of this host's migrations (16
+		 * to 64 random bytes, mode 0600); "": not authenticated. A
+		 * migration's own key-file (control socket) wins. */
+		char key_file[MIGDP_SOCKET_PATH_LEN];
+		/** encrypt: payloads encrypted too (on/off; needs a key). A
+		 * destination with encrypt on refuses a source without. */
+		uint32_t encrypt;
+	} security;
 	/* [migdp] */
 	enum migdp_role role;
 	uint64_t session_id;	/**< 0 = not set: finish() draws one at the

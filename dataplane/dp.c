@@ -128,6 +128,8 @@ migdp_send_frames(struct migdp_ctx *ctx, uint16_t queue, struct rte_mbuf **pkts,
 {
 	uint16_t i;
 
+	if (ctx->sec != NULL)
+		n = migdp_sec_seal(ctx->sec, queue, pkts, n, &st->tx_dropped);
 	for (i = 0; i < n; i++)
 		st->tx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
 	st->tx_frames += n;
@@ -153,6 +155,10 @@ migdp_send_msg(struct migdp_ctx *ctx, uint16_t queue,
 		return len;
 	}
 	rte_pktmbuf_append(m, (uint16_t)len);
+	/* The handshake's MAC (ACCEPT and REJECT bound to the source's nonce). */
+	if (ctx->psk.len != 0 && migdp_sec_handshake_type(msg->type))
+		migdp_hs_seal(&ctx->psk, rte_pktmbuf_mtod(m, void *),
+			      msg->type == MIGDP_T_HELLO ? NULL : ctx->nonce_s);
 	pkts[0] = m;
 	migdp_send_frames(ctx, queue, pkts, 1, ftx, st);
 	return 0;
@@ -232,6 +238,9 @@ migdp_ctx_fini(struct migdp_ctx *ctx)
 		migdp_chan_free(ctx->chans[i]);
 		ctx->chans[i] = NULL;
 	}
+	migdp_sec_free(ctx->sec);
+	ctx->sec = NULL;
+	memset(&ctx->psk, 0, sizeof(ctx->psk));
 	if (ctx->ctl_inbox != NULL) {
 		struct rte_mbuf *m;
 

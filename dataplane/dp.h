@@ -24,6 +24,7 @@
 #include "migshim.h"
 #include "port.h"
 #include "transport.h"
+#include "sec.h"
 #include "wire.h"
 
 #define MIGDP_BURST 32
@@ -185,6 +186,13 @@ struct migdp_ctx {
 	/* Destination: the source's partition (HELLO block_pages): the page
 	 * at gpa is channel ((gpa >> block_shift) % nch)'s alone. */
 	unsigned block_shift;
+	/* Security (sec.h): the key (len 0: none), the handshake's nonces,
+	 * and once agreed the session's crypto, set by the control lcore
+	 * before the channels send or receive with it. */
+	struct migdp_psk psk;
+	bool encrypt;                 /* asked for (source) or required (dst) */
+	uint8_t nonce_s[MIGDP_NONCE_LEN], nonce_d[MIGDP_NONCE_LEN];
+	struct migdp_sec *sec;
 	/* Published. */
 	_Atomic bool quit;            /* every lcore stops */
 	_Atomic uint64_t last_heard_ns; /* any valid frame from the peer */

@@ -15,6 +15,7 @@
 #include <rte_udp.h>
 
 #include "wire.h"
+#include "sec.h"
 #include "wire_msg.h"
 
 static_assert(MIGDP_HDR_OFF == sizeof(struct rte_ether_hdr) +
@@ -395,8 +396,7 @@ migdp_wire_build_msg(void *buf, uint32_t cap, const struct migdp_flow *fl,
 	if (!flow_ok(fl) || m == NULL)
 		return -EINVAL;
 	if (m->version != 0 && m->version != MIGDP_WIRE_VERSION &&
-	    !((m->version == MIGDP_WIRE_VERSION_LEGACY ||
-	       m->version == MIGDP_WIRE_VERSION_PREV) &&
+	    !(MIGDP_WIRE_VERSION_OLD(m->version) &&
 	      (m->type == MIGDP_T_HELLO || m->type == MIGDP_T_REJECT)))
 		return -EINVAL;
 	n = migdp_msg_encode(pl, m);
@@ -507,25 +507,28 @@ parse_data(struct migdp_frame *f)
 }
 
 static enum migdp_drop
-parse_migdp(const struct migdp_hdr *h, uint16_t udp_len,
-	    const struct migdp_local *loc, struct migdp_frame *f)
+parse_migdp(struct migdp_hdr *h, uint16_t udp_len, const struct migdp_local *loc,
+	    struct migdp_frame *f)
 {
 	uint16_t flags = rte_be_to_cpu_16(h->flags);
 	uint64_t session = rte_be_to_cpu_64(h->session);
-
 	bool legacy = h->version == MIGDP_WIRE_VERSION_LEGACY;
+	/* An authenticated session's frames carry a tag, not a frame check;
+	 * its handshake frames both (and a MAC the session checks). */
+	bool handshake = migdp_sec_handshake_type(h->type);
+	bool sealed = loc->sec != NULL && !handshake;
 
 	if (h->magic != rte_cpu_to_be_16(MIGDP_WIRE_MAGIC))
 		return MIGDP_DROP_BAD_MAGIC;
 	if (h->version != MIGDP_WIRE_VERSION &&
-	    !((legacy || h->version == MIGDP_WIRE_VERSION_PREV) &&
+	    !(MIGDP_WIRE_VERSION_OLD(h->version) &&
 	      (h->type == MIGDP_T_HELLO || h->type == MIGDP_T_REJECT)))
 		return MIGDP_DROP_BAD_VERSION;
 	if (h->type == 0 || h->type >= MIGDP_T_MAX)
 		return MIGDP_DROP_UNKNOWN_TYPE;
 	if (legacy && h->check != 0)
 		return MIGDP_DROP_BAD_CHECK;
-	if (!legacy) {
+	if (!legacy && !sealed) {
 		uint32_t covered = check_covered(h);
 
 		if (covered > udp_len - sizeof(struct rte_udp_hdr) - sizeof(*h))
@@ -541,6 +544,15 @@ parse_migdp(const struct migdp_hdr *h, uint16_t udp_len,
 	f->payload_len = rte_be_to_cpu_16(h->payload_len);
 	if (f->payload_len != udp_len - sizeof(struct rte_udp_hdr) - sizeof(*h))
 		return MIGDP_DROP_BAD_LENGTH;
+	if (loc->auth_required && loc->sec == NULL && !handshake)
+		return MIGDP_DROP_BAD_AUTH; /* keys not agreed yet */
+	if (sealed) {
+		enum migdp_drop d = migdp_sec_open(loc->sec, loc->sec_class, h,
+						   sizeof(*h) + f->payload_len);
+
+		if (d != MIGDP_DROP_NONE)
+			return d;
+	}
 	f->msg.version = h->version;
 	f->msg.type = h->type;
 	f->msg.flags = flags;
@@ -549,6 +561,7 @@ parse_migdp(const struct migdp_hdr *h, uint16_t udp_len,
 	f->session = session;
 	f->channel = rte_be_to_cpu_16(h->channel);
 	f->nrecords = rte_be_to_cpu_16(h->nrecords);
+	f->hdr = (const uint8_t *)h;
 	f->payload = (const uint8_t *)(h + 1);
 	if (h->type == MIGDP_T_DATA)
 		return parse_data(f);
@@ -597,5 +610,8 @@ migdp_wire_parse(const void *buf, uint32_t len, const struct migdp_local *loc,
 	f->src_ip = rte_be_to_cpu_32(ip->src_addr);
 	f->src_port = rte_be_to_cpu_16(udp->src_port);
 	rte_ether_addr_copy(&eth->src_addr, &f->src_mac);
-	return parse_migdp((const struct migdp_hdr *)(udp + 1), udp_len, loc, f);
+	if (loc->peer_ip != 0 && f->src_ip != loc->peer_ip)
+		return MIGDP_DROP_WRONG_PEER;
+	/* Writable when loc->sec decrypts in place (see wire.h). */
+	return parse_migdp((struct migdp_hdr *)(uintptr_t)(udp + 1), udp_len, loc, f);
 }

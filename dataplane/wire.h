@@ -25,13 +25,19 @@
 #include <rte_ether.h>
 
 #define MIGDP_WIRE_MAGIC 0x4d44u   /**< "MD" */
-#define MIGDP_WIRE_VERSION 3       /**< bumped on any incompatible change */
+#define MIGDP_WIRE_VERSION 4       /**< bumped on any incompatible change */
 /** Version 1 framing (no frame check, UDP checksum): understood for HELLO
  * and REJECT only, so that a version-1 peer is refused with the reason. */
 #define MIGDP_WIRE_VERSION_LEGACY 1
 /** Version 2: the framing of version 3 (frame check); understood for HELLO
  * and REJECT only, for the same reason. */
 #define MIGDP_WIRE_VERSION_PREV 2
+/** Version 3: version 4 without authentication; understood for HELLO and
+ * REJECT only, for the same reason. */
+#define MIGDP_WIRE_VERSION_V3 3
+/** Versions whose HELLO and REJECT are understood (to refuse them). */
+#define MIGDP_WIRE_VERSION_OLD(v) ((v) >= MIGDP_WIRE_VERSION_LEGACY && \
+				   (v) < MIGDP_WIRE_VERSION)
 /** VM name in HELLO, NUL included (= MIGSHIM_NAME_LEN). */
 #define MIGDP_VM_NAME_LEN 32
 #define MIGDP_PAGE_SIZE 4096u
@@ -143,6 +149,8 @@ const char *migdp_reason_name(unsigned reason);
 	_(REC_FIELD, "bad record field") \
 	_(REC_GPA, "unaligned or overflowing address") \
 	_(BAD_AUTH, "bad authentication tag") \
+	_(REPLAY, "replayed (transmit counter seen or too old)") \
+	_(WRONG_PEER, "not from the session's peer address") \
 	_(SEQ_OLD, "sequence too old") \
 	_(SEQ_AHEAD, "sequence beyond window") \
 	_(REC_OUTSIDE, "record outside guest memory") \
@@ -176,8 +184,10 @@ struct migdp_hdr {
 	rte_be16_t payload_len;  /**< bytes after this header */
 	rte_be16_t nrecords;     /**< DATA: records; others: 0 */
 	rte_be32_t tstamp;       /**< sender's clock, microseconds */
-	rte_be32_t check;        /**< frame check, see migdp_frame_check() */
-	uint8_t auth[MIGDP_AUTH_TAG_LEN]; /**< zero until authentication */
+	rte_be32_t check;        /**< frame check, see migdp_frame_check();
+				  * authenticated sessions: the flow's
+				  * transmit counter (sec.h) */
+	uint8_t auth[MIGDP_AUTH_TAG_LEN]; /**< AES-GCM tag, handshake HMAC, or 0 */
 } __rte_packed;
 static_assert(sizeof(struct migdp_hdr) == 48, "migdp_hdr size");
 
@@ -250,6 +260,8 @@ struct migdp_hello {
 	/** The VM, as its hypervisors name it: a destination serving several
 	 * incoming migrations gives the session to its migrate-incoming. */
 	char vm[MIGDP_VM_NAME_LEN];
+	uint8_t sec_flags;  /**< MIGDP_SEC_* (sec.h): the source's key, wish */
+	uint8_t nonce[16];  /**< the source's handshake nonce */
 	struct migdp_region regions[MIGDP_MAX_REGIONS];
 };
 
@@ -260,6 +272,8 @@ struct migdp_accept {
 	uint32_t page_size;
 	uint32_t window; /**< receive window, frames per channel */
 	uint16_t mtu;
+	uint8_t sec_flags; /**< MIGDP_SEC_*: what the session uses */
+	uint8_t nonce[16]; /**< the destination's handshake nonce */
 };
 
 /** REJECT and ABORT. */
@@ -491,10 +505,18 @@ void migdp_wire_restamp(void *frame, uint32_t tstamp, uint16_t set_flags);
 /**@{*/
 
 /** What the receiver expects. Set at creation; host byte order. */
+struct migdp_sec;
+
 struct migdp_local {
 	uint32_t ip;
 	uint16_t port;
 	uint64_t session; /**< 0: any non-zero session (waiting for HELLO) */
+	uint32_t peer_ip; /**< 0: any; else frames from elsewhere are dropped */
+	/** Authenticated session (sec.h): frames other than HELLO, ACCEPT and
+	 * REJECT are opened (tag, replay window, decryption) by it. */
+	struct migdp_sec *sec;
+	uint8_t sec_class;  /**< MIGDP_SEC_CLASS_* of the receiving lcore */
+	bool auth_required; /**< with no sec yet: only handshake frames pass */
 };
 
 /** migdp_wire_parse() flags: the NIC already verified a checksum. */
@@ -511,12 +533,14 @@ struct migdp_frame {
 	uint16_t src_port;         /**< peer, host order */
 	uint32_t src_ip;           /**< peer, host order */
 	struct rte_ether_addr src_mac;
+	const uint8_t *hdr;        /**< the migdp header (handshake MACs) */
 	const uint8_t *payload;    /**< DATA: record table, then payloads */
 };
 
 /**
  * Validate the frame in @p buf (@p len bytes, Ethernet padding allowed) and
- * fill @p f. Checks, in order: lengths of each header, IPv4/UDP, checksums
+ * fill @p f. With @p loc->sec the payload is authenticated (and decrypted
+ * in place) before it is decoded: @p buf must then be writable. Checks, in order: lengths of each header, IPv4/UDP, checksums
  * (unless @p flags says the NIC did), destination, magic, version, type,
  * flags, session, payload length, then the type's payload: fixed sizes and
  * counts, and for DATA every record (see migdp_rec_iter_next()).

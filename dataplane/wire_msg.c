@@ -7,6 +7,7 @@
 
 #include <rte_byteorder.h>
 
+#include "sec.h"
 #include "wire_msg.h"
 
 struct wire_hello {
@@ -17,8 +18,11 @@ struct wire_hello {
 	rte_be16_t reserved;
 	rte_be32_t isn;
 	rte_be32_t block_pages;
-	uint8_t reserved2[MIGDP_DIGEST_LEN - 4];
-	/* followed by nregions struct wire_region */
+	uint8_t sec_flags;  /* version 4; 0 before */
+	uint8_t reserved2[3];
+	uint8_t nonce[16];  /* version 4; 0 before */
+	uint8_t reserved3[8];
+	/* followed by the VM name (version 3 on), then nregions struct wire_region */
 } __rte_packed;
 static_assert(sizeof(struct wire_hello) == 48, "wire_hello size");
 
@@ -34,8 +38,11 @@ struct wire_accept {
 	rte_be32_t window;
 	rte_be16_t mtu;
 	rte_be16_t reserved;
+	uint8_t sec_flags;
+	uint8_t reserved2[3];
+	uint8_t nonce[16];
 } __rte_packed;
-static_assert(sizeof(struct wire_accept) == 16, "wire_accept size");
+static_assert(sizeof(struct wire_accept) == 36, "wire_accept size");
 
 struct wire_reason {
 	rte_be16_t reason;
@@ -107,11 +114,13 @@ enc_hello(uint8_t *p, const struct migdp_hello *m)
 		.nregions = rte_cpu_to_be_16(m->nregions),
 		.isn = rte_cpu_to_be_32(m->isn),
 		.block_pages = rte_cpu_to_be_32(m->block_pages),
+		.sec_flags = m->sec_flags,
 	};
 	struct wire_region r;
 	unsigned i;
 
-	if (m->nregions > MIGDP_MAX_REGIONS ||
+	memcpy(w.nonce, m->nonce, sizeof(w.nonce));
+	if (m->nregions > MIGDP_MAX_REGIONS || (m->sec_flags & ~MIGDP_SEC_FLAGS_ALL) ||
 	    (m->block_pages != 0 && !rte_is_power_of_2(m->block_pages)))
 		return -EINVAL;
 	if (memchr(m->vm, '\0', sizeof(m->vm)) == NULL)
@@ -131,7 +140,7 @@ enc_hello(uint8_t *p, const struct migdp_hello *m)
 }
 
 static enum migdp_drop
-dec_hello(const uint8_t *p, uint16_t len, struct migdp_hello *m)
+dec_hello(const uint8_t *p, uint16_t len, uint8_t version, struct migdp_hello *m)
 {
 	struct wire_hello w;
 	struct wire_region r;
@@ -147,12 +156,20 @@ dec_hello(const uint8_t *p, uint16_t len, struct migdp_hello *m)
 	m->nregions = rte_be_to_cpu_16(w.nregions);
 	m->isn = rte_be_to_cpu_32(w.isn);
 	m->block_pages = rte_be_to_cpu_32(w.block_pages);
+	m->sec_flags = w.sec_flags;
+	memcpy(m->nonce, w.nonce, sizeof(m->nonce));
+	if (version != 0 && version < MIGDP_WIRE_VERSION &&
+	    (w.sec_flags != 0 || memcmp(w.nonce, (uint8_t[sizeof(w.nonce)]){0},
+					sizeof(w.nonce)) != 0))
+		return MIGDP_DROP_BAD_PAYLOAD; /* reserved before version 4 */
 	/* Versions 1 and 2 had no VM name: a HELLO of their length is read
 	 * without (the lengths differ by the name, given nregions). */
 	named = len == sizeof(w) + sizeof(m->vm) + m->nregions * sizeof(r);
 	if (w.reserved != 0 || m->nregions > MIGDP_MAX_REGIONS ||
 	    (m->block_pages != 0 && !rte_is_power_of_2(m->block_pages)) ||
+	    (m->sec_flags & ~MIGDP_SEC_FLAGS_ALL) ||
 	    memcmp(w.reserved2, (uint8_t[sizeof(w.reserved2)]){0}, sizeof(w.reserved2)) != 0 ||
+	    memcmp(w.reserved3, (uint8_t[sizeof(w.reserved3)]){0}, sizeof(w.reserved3)) != 0 ||
 	    (!named && len != sizeof(w) + m->nregions * sizeof(r)))
 		return MIGDP_DROP_BAD_PAYLOAD;
 	p += sizeof(w);
@@ -182,8 +199,12 @@ enc_accept(uint8_t *p, const struct migdp_accept *m)
 		.page_size = rte_cpu_to_be_32(m->page_size),
 		.window = rte_cpu_to_be_32(m->window),
 		.mtu = rte_cpu_to_be_16(m->mtu),
+		.sec_flags = m->sec_flags,
 	};
 
+	if (m->sec_flags & ~MIGDP_SEC_FLAGS_ALL)
+		return -EINVAL;
+	memcpy(w.nonce, m->nonce, sizeof(w.nonce));
 	memcpy(p, &w, sizeof(w));
 	return sizeof(w);
 }
@@ -201,7 +222,11 @@ dec_accept(const uint8_t *p, uint16_t len, struct migdp_accept *m)
 	m->page_size = rte_be_to_cpu_32(w.page_size);
 	m->window = rte_be_to_cpu_32(w.window);
 	m->mtu = rte_be_to_cpu_16(w.mtu);
-	return w.reserved == 0 ? MIGDP_DROP_NONE : MIGDP_DROP_BAD_PAYLOAD;
+	m->sec_flags = w.sec_flags;
+	memcpy(m->nonce, w.nonce, sizeof(m->nonce));
+	return w.reserved == 0 && !(w.sec_flags & ~MIGDP_SEC_FLAGS_ALL) &&
+	       memcmp(w.reserved2, (uint8_t[sizeof(w.reserved2)]){0}, sizeof(w.reserved2)) == 0 ?
+		MIGDP_DROP_NONE : MIGDP_DROP_BAD_PAYLOAD;
 }
 
 static int
@@ -417,7 +442,7 @@ enum migdp_drop
 migdp_msg_decode(const uint8_t *p, uint16_t len, struct migdp_msg *m)
 {
 	switch (m->type) {
-	case MIGDP_T_HELLO: return dec_hello(p, len, &m->u.hello);
+	case MIGDP_T_HELLO: return dec_hello(p, len, m->version, &m->u.hello);
 	case MIGDP_T_ACCEPT: return dec_accept(p, len, &m->u.accept);
 	case MIGDP_T_REJECT: /* fall through */
 	case MIGDP_T_ABORT: return dec_reason(p, len, &m->u.reason);

@@ -250,7 +250,7 @@ test_rt_accept_reject_abort(void)
 	struct migdp_msg m = { .type = MIGDP_T_ACCEPT };
 	struct migdp_frame f;
 
-	m.u.accept = (struct migdp_accept){ 1, 2, 4096, 2048, 9000 };
+	m.u.accept = (struct migdp_accept){ 1, 2, 4096, 2048, 9000, 0, {0} };
 	round_trip(&m, &f);
 	CU_ASSERT_EQUAL(f.msg.u.accept.nchannels, 2);
 	CU_ASSERT_EQUAL(f.msg.u.accept.page_size, 4096);
