@@ -687,6 +687,7 @@ main(int argc, char **argv)
 stop:
 	if (workers)
 		migdp_workers_stop(&D.ws);
+	migdp_sec_dev_fini();
 	migdp_port_close(&D.port);
 out:
 	for (i = 0; i < MAX_VMS; i++)

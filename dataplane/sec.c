@@ -140,6 +140,8 @@ migdp_hs_mac(const struct migdp_psk *k, const void *hdr, uint32_t len,
 	    hkdf(k, NULL, 0, (const uint8_t *)label, sizeof(label) - 1, hk, sizeof(hk)) != 0)
 		return;
 	memcpy(buf, hdr, len);
+	/* The frame check is made over the MAC: both taken as zero. */
+	memset(buf + offsetof(struct migdp_hdr, check), 0, sizeof(rte_be32_t));
 	memset(buf + offsetof(struct migdp_hdr, auth), 0, MIGDP_AUTH_TAG_LEN);
 	if (bind != NULL) {
 		memcpy(buf + len, bind, MIGDP_NONCE_LEN);
@@ -155,7 +157,10 @@ migdp_hs_seal(const struct migdp_psk *k, void *frame, const uint8_t *bind)
 {
 	struct migdp_hdr *h = (struct migdp_hdr *)((uint8_t *)frame + MIGDP_HDR_OFF);
 
-	migdp_hs_mac(k, h, sizeof(*h) + rte_be_to_cpu_16(h->payload_len), bind, h->auth);
+	uint16_t plen = rte_be_to_cpu_16(h->payload_len);
+
+	migdp_hs_mac(k, h, sizeof(*h) + plen, bind, h->auth);
+	h->check = rte_cpu_to_be_32(migdp_frame_check(h, h + 1, plen));
 }
 
 bool
@@ -180,6 +185,14 @@ static struct {
 	char name[32];
 	struct rte_mempool *sess_pool, *op_pool;
 } dev;
+
+void
+migdp_sec_dev_fini(void)
+{
+	if (dev.ready)
+		rte_cryptodev_stop(dev.id);
+	dev.ready = false;
+}
 
 const char *
 migdp_sec_dev_name(void)

@@ -96,6 +96,8 @@ int migdp_sec_derive(const struct migdp_psk *k, const uint8_t nonce_s[MIGDP_NONC
  * pairs (queue pair q serves the lcore that sends on port queue q), on
  * NUMA node @p socket. Idempotent. @return 0 or -errno. */
 int migdp_sec_dev_init(uint16_t nqp, int socket);
+/** Stop the device (at exit, before the EAL closes it). */
+void migdp_sec_dev_fini(void);
 /** The device's name for logs and reports, NULL before init. */
 const char *migdp_sec_dev_name(void);
 

@@ -10,6 +10,7 @@
 #     [--fault drop=..,dup=..,reorder=..,corrupt=..]
 #     [--mix zero=..,text=..,binary=..,random=..] [--files-dir DIR]
 #     [--codec auto|raw|zstd[:LEVEL]] [--dict on|off]
+#     [--security plain|auth|encrypt]   (a fresh key for the run)
 #     [--hugepages] [--progress]
 #     [--timeout SEC] [--keep]
 #     [--workload idle|steady|hot|stream [--dirty-rate PAGES_PER_S]
@@ -21,7 +22,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/migrun.sh"
 
 usage() {
-	sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -37,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--mix) MR_MIX=$2; shift ;;
 	--codec) MR_CODEC=$2; shift ;;
 	--dict) MR_DICT=$2; shift ;;
+	--security) MR_SECURITY=$2; shift ;;
 	--files-dir) MR_FILES=$2; shift ;;
 	--hugepages) MR_HUGE=1 ;;
 	--progress) MR_PROGRESS=1 ;;

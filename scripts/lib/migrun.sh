@@ -21,6 +21,9 @@ mr_defaults() {
 	MR_MIX=${MR_MIX:-}
 	MR_FAULT=${MR_FAULT:-}
 	MR_CODEC=${MR_CODEC:-auto}
+	# plain, auth (a fresh pre-shared key, frames authenticated) or
+	# encrypt (payloads encrypted too); README "Security".
+	MR_SECURITY=${MR_SECURITY:-plain}
 	MR_HUGE=${MR_HUGE:-0}
 	MR_TIMEOUT=${MR_TIMEOUT:-120}
 	MR_PROGRESS=${MR_PROGRESS:-0}
@@ -150,18 +153,35 @@ mr_device() { # role -> --set port.device=...
 	fi
 }
 
+# The --set arguments of MR_SECURITY: one key for both sides, made once
+# per run (32 random bytes, mode 0600).
+mr_security_sets() {
+	case $MR_SECURITY in
+	plain) return 0 ;;
+	auth|encrypt) ;;
+	*) mr_log "bad security '$MR_SECURITY' (plain, auth, encrypt)"; return 1 ;;
+	esac
+	if [ ! -s "$MR_DIR/migdp.key" ]; then
+		(umask 077 && head -c 32 /dev/urandom >"$MR_DIR/migdp.key") || return 1
+	fi
+	echo -n " --set security.key_file=$MR_DIR/migdp.key"
+	[ "$MR_SECURITY" = encrypt ] && echo -n " --set security.encrypt=on"
+	echo
+}
+
 # Start one migdp: role, extra --set arguments.
 mr_start_migdp() {
-	local role=$1 extra=$2 ns="" cfg sets faults
+	local role=$1 extra=$2 ns="" cfg sets faults secs
 	cfg=$MR_TOP/config/$role.ini
 	[ "$MR_LINK" = veth ] && { ns="ip netns exec $MR_NS_SRC"; [ "$role" = destination ] && ns="ip netns exec $MR_NS_DST"; }
 	faults=$(mr_fault_sets) || return 1
+	secs=$(mr_security_sets) || return 1
 	sets="--set port.device=$(mr_device "$role") --set channels.count=$MR_CHANNELS"
 	sets+=" --set port.mtu=$MR_MTU --set migdp.shim_socket=$MR_DIR/$role.sock"
 	sets+=" --set migdp.control_socket=$MR_DIR/$role-control.sock"
 	sets+=" --set migdp.idle_backoff_us=$MR_BACKOFF_US --set codec.method=${MR_CODEC:-auto}"
 	sets+=" --set codec.dict=${MR_DICT:-off}"
-	sets+=" $faults $extra"
+	sets+=" $faults $secs $extra"
 	# shellcheck disable=SC2086
 	$ns timeout "$MR_TIMEOUT" "$MR_BUILD/control/migdp" $(mr_eal "${role:0:3}") -- \
 		--config "$cfg" $sets --progress --wait-ms $((MR_TIMEOUT * 1000 / 2)) \
@@ -296,9 +316,9 @@ mr_cleanup() {
 
 # One JSON object from the four reports (last line of each).
 mr_summary() {
-	python3 - "$MR_DIR" "$MR_LINK" "${MR_CODEC:-auto}" "${MR_RATE:-0}" <<'PY'
+	python3 - "$MR_DIR" "$MR_LINK" "${MR_CODEC:-auto}" "${MR_RATE:-0}" "${MR_SECURITY:-plain}" <<'PY'
 import json, sys, os
-d, link, codec, rate = sys.argv[1:5]
+d, link, codec, rate, security = sys.argv[1:6]
 def last(name):
     try:
         with open(os.path.join(d, name)) as f:
@@ -325,7 +345,7 @@ out = {
     "status": "completed" if ok and verified else "failed",
     "reason": reason,
     "link": link, "rate": int(rate), "channels": src.get("nchannels"), "mtu": src.get("mtu"),
-    "codec": codec,
+    "codec": codec, "security": security, "security_status": src.get("security"),
     "guest_bytes": guest, "wire_bytes": src.get("wire_bytes", 0),
     "total_ms": total_ms, "transfer_ms": src.get("transfer_ms", 0),
     "throughput_gbps": guest * 8 / (total_ms * 1e6) if total_ms else 0,
