@@ -9,13 +9,19 @@
 # Markdown table of medians and, last, a summary JSON line of ratios.
 #
 # scripts/compare-qemu.sh [IMAGE] [--mem SIZE] [--channels N] [--rate RATE]
-#     [--runs K] [--no-hugepages] [--timeout SEC] [--keep]
+#     [--runs K] [--security] [--only qemu|migdp] [--no-hugepages]
+#     [--timeout SEC] [--keep]
 #
 # IMAGE: a guest memory image (a multiple of 2 MiB); without one, a --mem
 # (default 1G) image of 30% zero pages, 55% pages cut from files under /usr
 # and 15% random pages is generated (build/lab/migdp-genimage). --channels
 # defaults to 2, --runs to 3; --rate in bits/s (100M, 1G, 10G; 0 = unshaped);
-# --timeout bounds each migration (default 240 s). Needs root.
+# --timeout bounds each migration (default 240 s). --security adds QEMU over
+# TLS (stream-tls, multifd-tls: tls-creds-x509 with a CA and certificates
+# made for this run, openssl) and migdp --security auth and encrypt with
+# --codec raw and auto (raw-auth, raw-encrypt, auto-auth, auto-encrypt; the
+# plain migdp runs then get --security plain), and ratios to the plain runs
+# and to QEMU multifd-tls. --only runs one tool's configurations. Needs root.
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${MIGDP_BUILD_DIR:-$TOP/build}
@@ -24,10 +30,13 @@ export MR_BUILD=$BUILD # for migrate-image.sh
 . "$TOP/scripts/lib/migrun.sh" # mr_rate_bits, mr_tbf_args: the same shaping as migdp's
 # shellcheck source=lib/hugepages.sh
 . "$TOP/scripts/lib/hugepages.sh"
+# shellcheck source=lib/tls_certs.sh
+. "$TOP/scripts/lib/tls_certs.sh" # tls_certs: QEMU's x509 credentials
 
 MIX=zero=30,text=55,binary=0,random=15
 IMAGE="" IMAGE_DESC="" MEM=1G CHANNELS=2 RATE=0 RUNS=3 HUGE=1 TIMEOUT=240 KEEP=0
-usage() { sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+SECURITY=0 ONLY=""
+usage() { sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mem) MEM=$2; shift ;;
@@ -35,6 +44,8 @@ while [ $# -gt 0 ]; do
 	--rate) RATE=$2; shift ;;
 	--runs) RUNS=$2; shift ;;
 	--no-hugepages) HUGE=0 ;;
+	--security) SECURITY=1 ;;
+	--only) ONLY=$2; shift ;;
 	--timeout) TIMEOUT=$2; shift ;;
 	--keep) KEEP=1 ;;
 	-h|--help) usage ;;
@@ -48,6 +59,11 @@ die() { say "$*"; exit 1; }
 [[ $CHANNELS =~ ^[1-9][0-9]?$ ]] || { say "--channels 1..99"; exit 2; }
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { say "--runs K (K >= 1)"; exit 2; }
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || { say "--timeout SEC"; exit 2; }
+case $ONLY in ""|qemu|migdp) ;; *) say "--only qemu|migdp"; exit 2 ;; esac
+RUN_QEMU=1 RUN_MIGDP=1
+[ "$ONLY" = qemu ] && RUN_MIGDP=0
+[ "$ONLY" = migdp ] && RUN_QEMU=0
+[ "$RUN_MIGDP" = 0 ] && HUGE=0 # (hugepages are migdp's)
 RATE_BITS=$(mr_rate_bits "$RATE") || { say "--rate in bits/s with K, M or G (100M, 1G, 10G)"; exit 2; }
 [ "$(id -u)" = 0 ] || { say "needs root (network namespaces, hugepages, apt-get)"; exit 2; }
 
@@ -61,9 +77,18 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 QEMU=$(command -v qemu-system-x86_64) || die "no qemu-system-x86_64"
 QEMU_VERSION=$("$QEMU" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
-for t in control/migdp lab/migguest lab/migdp-genimage; do
+NEED=()
+[ "$RUN_MIGDP" = 1 ] && NEED+=(control/migdp lab/migguest)
+[ -z "$IMAGE" ] && NEED+=(lab/migdp-genimage)
+for t in "${NEED[@]}"; do
 	[ -x "$BUILD/$t" ] || { "$TOP/scripts/setup.sh" >&2 || die "build failed"; break; }
 done
+[ "$SECURITY" = 1 ] && [ "$RUN_QEMU" = 1 ] && ! command -v openssl >/dev/null && {
+	say "installing openssl (Debian)"
+	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssl ||
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssl; }; } >&2 ||
+		die "cannot install openssl"
+}
 for c in python3 jq ip tc; do command -v $c >/dev/null || die "$c missing (scripts/setup.sh installs it)"; done
 if (exec 3<>/dev/kvm) 2>/dev/null; then
 	ACCEL="-accel kvm -cpu host" ACCEL_NAME=kvm
@@ -183,6 +208,17 @@ qemu_net_down() {
 	for n in "${NETNS[@]}"; do [ "$n" != "$QNS_S" ] && [ "$n" != "$QNS_D" ] && keep+=("$n"); done
 	NETNS=("${keep[@]}")
 }
+# QEMU's TLS credentials, once per invocation: the server certificate for
+# the destination's listen address (its IP in subjectAltName, checked by
+# the source), a client certificate (checked by the destination,
+# verify-peer=on), both from a CA made here.
+TLS_DIR=$WORK/tls
+if [ "$SECURITY" = 1 ] && [ "$RUN_QEMU" = 1 ]; then
+	tls_ip=127.0.0.1
+	[ "$RATE_BITS" != 0 ] && tls_ip=198.18.0.2
+	tls_certs "$TLS_DIR" "$tls_ip" || die "cannot make the TLS certificates"
+	say "TLS credentials for QEMU in $TLS_DIR (server certificate for $tls_ip)"
+fi
 # One QEMU process: role (src|dst), namespace, extra arguments.
 qemu_start() {
 	local role=$1 ns=$2 backend
@@ -208,14 +244,18 @@ qemu_start() {
 	CHILDREN+=($!)
 }
 qemu_run() {
-	local config=$1 out p
+	local config=$1 out p tls_dst=() tls_src=()
+	if [[ $config == *-tls ]]; then
+		tls_dst=(-object "tls-creds-x509,id=tls0,endpoint=server,dir=$TLS_DIR,verify-peer=on")
+		tls_src=(-object "tls-creds-x509,id=tls0,endpoint=client,dir=$TLS_DIR")
+	fi
 	qemu_net_up || { qemu_net_down; die "cannot set up the network namespaces for QEMU"; }
-	qemu_start dst "$QNS_D" -incoming defer
-	qemu_start src "$QNS_S"
+	qemu_start dst "$QNS_D" -incoming defer "${tls_dst[@]}"
+	qemu_start src "$QNS_S" "${tls_src[@]}"
 	run_child "$WORK/qemu.json" "$WORK/driver.log" python3 "$TOP/scripts/lib/qemu_migrate.py" \
 		--src-qmp "$WORK/src.qmp" --dst-qmp "$WORK/dst.qmp" \
 		--src-pidfile "$WORK/src.pid" --dst-pidfile "$WORK/dst.pid" \
-		--config "$config" --channels "$CHANNELS" --listen "$QLISTEN" \
+		--config "$config" --channels "$CHANNELS" --listen "$QLISTEN" --tls-creds tls0 \
 		--image "$IMAGE" --dst-ram "$WORK/dst-ram" --ns "$QNS_S" --dev "$QDEV" \
 		--rate "$RATE_BITS" --timeout "$TIMEOUT"
 	out=$(tail -n 1 "$WORK/qemu.json")
@@ -241,59 +281,79 @@ qemu_run() {
 
 # --- migdp ------------------------------------------------------------------
 # migrate-image.sh on the same image: memif, or af_packet on a shaped veth.
+# With --security, every run names its mode (--security plain|auth|encrypt);
+# without, no --security at all (a migrate-image.sh without the option).
 migdp_args() {
 	MARGS=("$IMAGE" --channels "$CHANNELS" --timeout "$TIMEOUT")
 	[ "$HUGE" = 1 ] && MARGS+=(--hugepages)
 	[ "$RATE_BITS" != 0 ] && MARGS+=(--link veth --rate "$RATE_BITS")
 }
-migdp_run() {
-	local codec=$1 out
+migdp_run() { # codec [plain|auth|encrypt]
+	local codec=$1 sec=${2:-} config=$1 out
 	migdp_args
-	run_child "$WORK/migdp.json" "$WORK/migdp.err" "$TOP/scripts/migrate-image.sh" "${MARGS[@]}" --codec "$codec"
+	MARGS+=(--codec "$codec")
+	if [ "$SECURITY" = 1 ]; then
+		MARGS+=(--security "${sec:-plain}")
+		[ "${sec:-plain}" != plain ] && config=$codec-$sec
+	fi
+	run_child "$WORK/migdp.json" "$WORK/migdp.err" "$TOP/scripts/migrate-image.sh" "${MARGS[@]}"
 	CHILDREN=()
 	out=$(tail -n 1 "$WORK/migdp.json")
 	if ! echo "$out" | jq -e .status >/dev/null 2>&1; then
 		out=$(jq -nc '{status: "failed", reason: "no report from migrate-image.sh"}')
 	fi
 	if [ "$(echo "$out" | jq -r .status)" != completed ]; then
-		say "migdp $codec failed: $(echo "$out" | jq -r .reason)"
+		say "migdp $config failed: $(echo "$out" | jq -r .reason)"
 		tail -n 12 "$WORK/migdp.err" >&2
 	fi
-	emit "$(echo "$out" | jq -c --arg c "$codec" --argjson r "$RATE_BITS" --argjson ch "$CHANNELS" \
+	# security: as migrate-image.sh reports it (null from one that does not).
+	emit "$(echo "$out" | jq -c --arg c "$config" --argjson r "$RATE_BITS" --argjson ch "$CHANNELS" \
 		--argjson h "$([ "$HUGE" = 1 ] && echo true || echo false)" '{
 		tool: "migdp", config: $c, rate: $r, channels: $ch, status, reason,
 		guest_bytes, total_ms, transfer_ms, wire_bytes, frames, retransmits,
 		verified, cpu_s, cpu_s_process, link, mtu, hugepages: $h, tx_mode, pages,
-		spurious_retransmits, discovered_rate_bps}')"
+		spurious_retransmits, discovered_rate_bps, security}')"
 }
 
 # --- the comparison ---------------------------------------------------------
 link="unshaped (QEMU: loopback TCP, migdp: memif)"
 [ "$RATE_BITS" != 0 ] && link="veth shaped to $RATE_BITS bit/s (tbf $(mr_tbf_args "$RATE_BITS"))"
 say "$((GUEST >> 20)) MiB, $CHANNELS channel(s), $RUNS run(s), $link, QEMU $QEMU_VERSION ($ACCEL_NAME), migdp hugepages $([ "$HUGE" = 1 ] && echo on || echo off)"
+QCONFIGS=(stream multifd-plain multifd-zstd1)
+MCONFIGS=(raw auto zstd)
+if [ "$SECURITY" = 1 ]; then
+	QCONFIGS=(stream stream-tls multifd-plain multifd-tls multifd-zstd1)
+	MCONFIGS=(raw raw-auth raw-encrypt auto auto-auth auto-encrypt zstd)
+fi
+[ "$RUN_QEMU" = 1 ] || QCONFIGS=()
+[ "$RUN_MIGDP" = 1 ] || MCONFIGS=()
 for ((r = 1; r <= RUNS; r++)); do
-	for c in stream multifd-plain multifd-zstd1; do
+	for c in "${QCONFIGS[@]}"; do
 		say "run $r/$RUNS: qemu $c"
 		others
 		qemu_run "$c"
 	done
-	for c in raw auto zstd; do
+	for c in "${MCONFIGS[@]}"; do
 		say "run $r/$RUNS: migdp $c"
 		others
-		migdp_run "$c"
+		case $c in
+		*-auth|*-encrypt) migdp_run "${c%-*}" "${c##*-}" ;;
+		*) migdp_run "$c" plain ;;
+		esac
 	done
 done
 UNCHANGED=false
 [ "$(md5sum "$IMAGE" | cut -d' ' -f1)" = "$IMAGE_SUM" ] && UNCHANGED=true
 
 python3 - "$RESULTS" "$RATE_BITS" "$CHANNELS" "$RUNS" "$GUEST" "$IMAGE_DESC" "$QEMU_VERSION" \
-	"$ACCEL_NAME" "$HUGE" "$UNCHANGED" <<'PY'
+	"$ACCEL_NAME" "$HUGE" "$UNCHANGED" "$SECURITY" "$ONLY" <<'PY'
 import json, statistics, sys
-path, rate, channels, runs, guest, image, qv, accel, huge, unchanged = sys.argv[1:11]
+path, rate, channels, runs, guest, image, qv, accel, huge, unchanged, security, only = sys.argv[1:13]
 rate, channels, runs, guest = int(rate), int(channels), int(runs), int(guest)
 rows = [json.loads(l) for l in open(path) if l.strip()]
-order = [("qemu", "stream"), ("qemu", "multifd-plain"), ("qemu", "multifd-zstd1"),
-         ("migdp", "raw"), ("migdp", "auto"), ("migdp", "zstd")]
+QC = ["stream", "stream-tls", "multifd-plain", "multifd-tls", "multifd-zstd1"]
+MC = ["raw", "raw-auth", "raw-encrypt", "auto", "auto-auth", "auto-encrypt", "zstd"]
+order = [("qemu", c) for c in QC] + [("migdp", c) for c in MC]
 
 def med(vals):
     vals = [v for v in vals if isinstance(v, (int, float))]
@@ -326,6 +386,8 @@ print(f"| tool | config | link | runs ok | total ms (median) | GiB/s | wire byte
 print("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
 for t, c in order:
     s = S[f"{t}/{c}"]
+    if not s["runs"]:
+        continue  # not run in this invocation (--security, --only)
     ver = {True: "yes", False: "NO", None: "—"}[s["verified"]]
     print(f"| {t} | {c} | {label} | {s['completed']}/{s['runs']} | {fmt(s['total_ms'])} | "
           f"{fmt(s['gib_s'], '{:.2f}')} | {fmt(s['wire_bytes'])} | {fmt(s['cpu_src'], '{:.2f}')} | "
@@ -335,7 +397,7 @@ print()
 def ratio(a, b):
     return round(a / b, 4) if a is not None and b else None
 
-def speed(m, q):  # speed = 1 / total_ms: migdp's speed over QEMU's
+def speed(m, q):  # speed = 1 / total_ms: m's speed over q's (migdp's over QEMU's)
     return ratio(S[q]["total_ms"], S[m]["total_ms"])
 
 def cpu(m, q):
@@ -344,13 +406,17 @@ def cpu(m, q):
         out[side] = ratio(S[m][k], S[q][k])
     return out
 
+def all_verified(tool):  # None when that tool did not run (--only)
+    v = [r.get("verified") is True for r in rows if r.get("tool") == tool]
+    return all(v) if v else None
+
 summary = {
     "benchmark": "compare_qemu_summary",
     "image": image, "guest_bytes": guest, "channels": channels, "rate": rate,
     "runs": runs, "qemu_version": qv, "accel": accel, "migdp_hugepages": huge == "1",
     "all_completed": all(r.get("status") == "completed" for r in rows),
-    "migdp_all_verified": all(r.get("verified") is True for r in rows if r.get("tool") == "migdp"),
-    "qemu_all_verified": all(r.get("verified") is True for r in rows if r.get("tool") == "qemu"),
+    "migdp_all_verified": all_verified("migdp"),
+    "qemu_all_verified": all_verified("qemu"),
     "image_unchanged": unchanged == "true",
     "median_total_ms": {k: v["total_ms"] for k, v in S.items()},
     # QEMU's total-time ends when the source is done; migdp's total_ms when
@@ -358,7 +424,7 @@ summary = {
     "qemu_median_dest_total_ms": {c: med([r.get("dest_total_ms") for r in rows
                                           if r.get("tool") == "qemu" and r.get("config") == c
                                           and r.get("status") == "completed"])
-                                  for c in ("stream", "multifd-plain", "multifd-zstd1")},
+                                  for c in QC},
     "auto_vs_qemu_multifd_plain_speed": speed("migdp/auto", "qemu/multifd-plain"),
     "zstd_vs_qemu_multifd_zstd1_speed": speed("migdp/zstd", "qemu/multifd-zstd1"),
     "zstd_wire_vs_qemu_zstd1_wire": ratio(S["migdp/zstd"]["wire_bytes"], S["qemu/multifd-zstd1"]["wire_bytes"]),
@@ -367,13 +433,35 @@ summary = {
     "cpu_auto_vs_qemu_multifd_plain": cpu("migdp/auto", "qemu/multifd-plain"),
     "cpu_zstd_vs_qemu_multifd_zstd1": cpu("migdp/zstd", "qemu/multifd-zstd1"),
     "migdp_retransmits_per_frame": {c: ratio(S[f"migdp/{c}"]["retransmits"], S[f"migdp/{c}"]["frames"])
-                                    for c in ("raw", "auto", "zstd")},
+                                    for c in MC},
+    # --security: the costs of authentication and of encryption, as ratios
+    # to the plain runs of this same invocation (< 1 = slower, CPU > 1 =
+    # more), and encrypted migdp against QEMU's TLS migration.
+    "security": security == "1",
+    "only": only or None,
+    "migdp_security_reported": {c: next((r.get("security") for r in rows
+                                         if r.get("tool") == "migdp" and r.get("config") == c
+                                         and r.get("security") is not None), None)
+                                for c in MC if S[f"migdp/{c}"]["runs"]} if security == "1" else None,
+    "auth_vs_plain_speed": {c: speed(f"migdp/{c}-auth", f"migdp/{c}") for c in ("raw", "auto")},
+    "encrypt_vs_plain_speed": {c: speed(f"migdp/{c}-encrypt", f"migdp/{c}") for c in ("raw", "auto")},
+    "cpu_auth_vs_plain": {c: cpu(f"migdp/{c}-auth", f"migdp/{c}") for c in ("raw", "auto")},
+    "cpu_encrypt_vs_plain": {c: cpu(f"migdp/{c}-encrypt", f"migdp/{c}") for c in ("raw", "auto")},
+    "encrypt_vs_qemu_multifd_tls_speed": {c: speed(f"migdp/{c}-encrypt", "qemu/multifd-tls")
+                                          for c in ("raw", "auto")},
+    "cpu_encrypt_vs_qemu_multifd_tls": {c: cpu(f"migdp/{c}-encrypt", "qemu/multifd-tls")
+                                        for c in ("raw", "auto")},
+    "qemu_tls_vs_plain_speed": speed("qemu/multifd-tls", "qemu/multifd-plain"),
+    "qemu_stream_tls_vs_plain_speed": speed("qemu/stream-tls", "qemu/stream"),
     "notes": "speed = 1/total_ms; ratios of medians, > 1 = migdp faster (speed) or "
              "more (wire, CPU). QEMU cpu_s: from just before migrate to both sides "
              "completed; migdp cpu_s: each process from the handshake to the "
              "commit (cpu_s_process: its whole life). QEMU wire_bytes: kernel tx byte counter of the link "
              "(loopback of its namespace, or the source's veth), since QEMU 7.2's "
-             "ram.transferred counts multifd pages before compression.",
+             "ram.transferred counts multifd pages before compression. QEMU -tls: "
+             "tls-creds-x509 (CA, server and client certificates made by the run, "
+             "verify-peer=on), QEMU's default gnutls priority; migdp X-auth and "
+             "X-encrypt: migrate-image.sh --codec X --security auth|encrypt.",
 }
 if rate:
     q = [x for x in ("qemu/multifd-plain", "qemu/multifd-zstd1") if S[x]["total_ms"]]
