@@ -367,6 +367,29 @@ client_read(struct migdp_ctlsock *s, struct ctl_client *c)
 
 /* Connections */
 
+/* Only the daemon's own user (and root) may drive it, whatever the
+ * socket's mode was changed to: told why, then closed. */
+static bool
+peer_allowed(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	char msg[160];
+	int n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+		return false;
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return true;
+	n = snprintf(msg, sizeof(msg), "{\"error\":{\"class\":\"GenericError\","
+		     "\"desc\":\"permission denied: uid %u is not this daemon's user\"}}\n",
+		     (unsigned)cr.uid);
+	(void)send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	fprintf(stderr, "migdp: control socket: refused a client of uid %u (pid %d)\n",
+		(unsigned)cr.uid, (int)cr.pid);
+	return false;
+}
+
 static void
 accept_clients(struct migdp_ctlsock *s)
 {
@@ -381,6 +404,10 @@ accept_clients(struct migdp_ctlsock *s)
 			continue;
 		if (fd < 0)
 			return;	/* EAGAIN, or a client that gave up (ECONNABORTED) */
+		if (!peer_allowed(fd)) {
+			close(fd);
+			continue;
+		}
 		c = NULL;
 		for (i = 0; i < MIGDP_CTL_MAX_CLIENTS; i++)
 			if (s->clients[i].fd < 0) {

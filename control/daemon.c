@@ -392,10 +392,21 @@ migdp_daemon_begin(int vm, uint32_t peer_ip, const char *key_file, int encrypt,
 static void
 session_finish(struct slot *sl)
 {
-	json_t *rep = migdp_session_report(&sl->sess);
+	json_t *rep = migdp_session_report(&sl->sess), *unrouted = json_object();
 	int vm = -1;
-	unsigned i;
+	unsigned i, d;
 
+	/* Frames no session took (unknown session id, a HELLO for no one),
+	 * dropped by the daemon and the channel lcores: so far, by reason. */
+	for (d = 1; d < MIGDP_DROP_MAX; d++) {
+		uint64_t n = D.st.drops[d];
+
+		for (i = 0; i < D.cfg.channels.count; i++)
+			n += D.ws.w[i].st.drops[d];
+		if (n != 0)
+			json_object_set_new(unrouted, migdp_drop_name(d), json_integer((json_int_t)n));
+	}
+	json_object_set_new(rep, "unrouted_drops", unrouted);
 	json_dumpf(rep, stdout, JSON_COMPACT);
 	putchar('\n');
 	fflush(stdout);

@@ -96,7 +96,11 @@ handshake(struct migdp_session *s, uint64_t now)
 		return;
 	}
 	if (now > s->deadline_ns) {
-		migdp_sess_fail(s, "no source came");
+		if (s->auth_note[0] != '\0')
+			migdp_sess_fail(s, "no authenticated source came (%u refused; %s)",
+					s->auth_refusals, s->auth_note);
+		else
+			migdp_sess_fail(s, "no source came");
 		return;
 	}
 	if (!s->got_hello)
