@@ -552,8 +552,8 @@ migdp_sec_open(struct migdp_sec *s, unsigned cls, struct migdp_hdr *h, uint32_t 
 		return MIGDP_DROP_WRONG_DST;
 	if (len < sizeof(*h))
 		return MIGDP_DROP_TOO_SHORT;
-	if (seen(&s->win[fl], x))
-		return MIGDP_DROP_REPLAY;
+	/* The tag first: a forged frame is counted as forged, whatever its
+	 * counter; one the peer did send, if seen before, as a replay. */
 	memcpy(tag, h->auth, sizeof(tag));
 	memset(h->auth, 0, sizeof(h->auth));
 	make_iv(iv, s->rx_salt, h);
@@ -565,6 +565,8 @@ migdp_sec_open(struct migdp_sec *s, unsigned cls, struct migdp_hdr *h, uint32_t 
 	if (rte_cryptodev_sym_cpu_crypto_process(dev.id, s->rx_sess, ofs, &vec) != 1 ||
 	    st != 0)
 		return MIGDP_DROP_BAD_AUTH;
+	if (seen(&s->win[fl], x))
+		return MIGDP_DROP_REPLAY;
 	mark(&s->win[fl], x);
 	return MIGDP_DROP_NONE;
 }

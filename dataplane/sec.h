@@ -17,9 +17,9 @@
  * authenticated). The 96-bit nonce is implicit: the direction's salt, the
  * flow (control, or channel n), and a per-flow transmit counter that
  * travels in the header's check field and is never reused under a key
- * (a retransmission is a new transmission). The receiver refuses a counter
- * it has seen or that is older than its window: replays are dropped
- * before they are parsed, never acknowledged.
+ * (a retransmission is a new transmission). The receiver checks the tag,
+ * then refuses a counter it has seen or that is older than its window:
+ * replays are dropped before they are parsed, never acknowledged.
  *
  * Work is done by DPDK's cryptodev, the intel-ipsec-mb PMD
  * (crypto_aesni_gcm): sending through a queue pair per lcore (the frame

@@ -24,7 +24,7 @@ trap cleanup EXIT
 fail() {
 	echo "FAIL ($CASE): $*"
 	for f in "$MR_DIR"/*.log "$MR_DIR"/*.json "$MR_DIR"/*.out; do
-		[ -f "$f" ] && { echo "--- $f"; tail -n 6 "$f"; }
+		[ -f "$f" ] && { echo "--- $f"; tail -n 6 "$f" | cut -c 1-1500; }
 	done
 	exit 1
 }
@@ -94,9 +94,12 @@ attack_forge)
 	# Every forged frame the destination got is counted: tag (DATA, ABORT,
 	# COMMIT with the session's id) or, for HELLOs of other sessions, no
 	# session. A veth may lose a few under load; none may be applied.
-	[ "$bad" -ge $((sent * 9 / 10)) ] || fail "forged $sent, counted $bad under '$BAD_AUTH'"
+	[ "$bad" -ge $((sent * 8 / 10)) ] && [ "$bad" -le "$sent" ] ||
+		fail "forged $sent, counted $bad under '$BAD_AUTH'"
 	ws=$(drop destination "wrong session")
-	[ "$ws" -ge $((hellos * 9 / 10)) ] || fail "forged $hellos HELLOs, $ws counted as wrong session"
+	[ "$ws" -ge $((hellos * 8 / 10)) ] || fail "forged $hellos HELLOs, $ws counted as wrong session"
+	[ "$(drop destination "replayed (transmit counter seen or too old)")" = 0 ] ||
+		fail "forged frames counted as replays"
 	echo "PASS ($CASE): verified; forged $sent DATA/ABORT/COMMIT ($bad dropped: $BAD_AUTH), $hellos HELLO ($ws: wrong session)"
 	;;
 attack_replay)
