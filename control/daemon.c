@@ -476,7 +476,9 @@ slot_of_frame(struct rte_mbuf *m)
 	unsigned i;
 
 	for (i = 0; i < MIGDP_MAX_SESSIONS; i++)
-		if (D.slots[i].active && id != 0 && D.slots[i].ctx.ctl_loc.session == id)
+		if (D.slots[i].active && id != 0 &&
+		    (D.slots[i].ctx.ctl_loc.session == id ||
+		     (D.slots[i].sess.tentative && D.slots[i].sess.tentative_id == id)))
 			return &D.slots[i];
 	if (D.cfg.role != MIGDP_ROLE_DESTINATION ||
 	    !migdp_rx_parse(&probe, m, &any, scratch, &f, &D.st) ||

@@ -114,7 +114,13 @@ on_frame(struct migdp_session *s, const struct migdp_frame *f)
 		s->got_commit = true;
 		s->commit = f->msg;
 		return;
-	case MIGDP_T_KEEPALIVE:
+	case MIGDP_T_KEEPALIVE: /* after the handshake: proof of the keys */
+		if (s->ctx->sec != NULL) {
+			if (s->source)
+				s->peer_confirmed = true;
+			else if (s->tentative && f->session == s->tentative_id)
+				s->proven = true;
+		}
 		return;
 	case MIGDP_T_DICT:
 		if (f->msg.u.dict.len > 0)

@@ -133,6 +133,14 @@ struct migdp_session {
 	unsigned work;               /* frames handled by the last step */
 	/* Security (session_sec.c). */
 	uint8_t sec_flags;           /* MIGDP_SEC_* in use once agreed */
+	/* Key confirmation: an authenticated KEEPALIVE each way after the
+	 * ACCEPT. A destination commits to a HELLO (recorded ones verify
+	 * too) only once its source proved it has the session keys; until
+	 * then a newer HELLO for the VM takes its place. */
+	bool tentative, proven;      /* destination */
+	uint64_t tentative_id;
+	bool peer_confirmed;         /* source: the destination keyed too */
+	uint8_t keyed_nonce[MIGDP_NONCE_LEN]; /* source: ACCEPT nonce keyed */
 	uint32_t hello_ip;           /* destination: where the HELLO came from */
 	unsigned auth_refusals;      /* handshake frames refused for their MAC */
 	char auth_note[112];         /* the last such refusal */
@@ -147,6 +155,10 @@ int migdp_sess_sec_setup(struct migdp_ctx *ctx, const char *key_file, bool encry
 /** The session keys, from both nonces, in place (@p flags: MIGDP_SEC_*).
  * @return 0, or -1 (the session failed). */
 int migdp_sess_sec_start(struct migdp_session *s, uint8_t flags);
+/** Destination: the source proved its keys; its HELLO is never taken again. */
+void migdp_sess_sec_committed(struct migdp_session *s);
+/** Drop the session keys (before the channels ever used them). */
+void migdp_sess_sec_stop(struct migdp_session *s);
 /** A handshake frame's MAC (and replay) check; false: dropped, counted. */
 bool migdp_sess_hs_check(struct migdp_session *s, const struct migdp_frame *f);
 bool migdp_sess_authenticated(const struct migdp_session *s);

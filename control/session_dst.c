@@ -103,8 +103,11 @@ handshake(struct migdp_session *s, uint64_t now)
 			migdp_sess_fail(s, "no source came");
 		return;
 	}
-	if (!s->got_hello)
+	if (!s->got_hello) {
+		if (s->tentative && s->proven)
+			goto commit;
 		return;
+	}
 	s->got_hello = false;
 	bad = check_hello(s, &s->hello.u.hello, &why, buf, sizeof(buf));
 	/* Answer to where it came from. */
@@ -124,12 +127,33 @@ handshake(struct migdp_session *s, uint64_t now)
 		uint8_t flags = MIGDP_SEC_AUTH | (s->hello.u.hello.sec_flags & MIGDP_SEC_ENCRYPT) |
 				(ctx->encrypt ? MIGDP_SEC_ENCRYPT : 0);
 
-		if (migdp_sec_random(ctx->nonce_d, sizeof(ctx->nonce_d)) != 0) {
-			migdp_sess_fail(s, "no random bytes for the handshake");
-			return;
+		if (!s->tentative || s->tentative_id != s->hello_session) {
+			/* A new HELLO (or a newer one while the last was not
+			 * proven): fresh keys, nothing committed yet. */
+			migdp_sess_sec_stop(s);
+			if (migdp_sec_random(ctx->nonce_d, sizeof(ctx->nonce_d)) != 0) {
+				migdp_sess_fail(s, "no random bytes for the handshake");
+				return;
+			}
+			if (migdp_sess_sec_start(s, flags) < 0)
+				return;
+			s->tentative = true;
+			s->proven = false;
+			s->tentative_id = s->hello_session;
 		}
-		if (migdp_sess_sec_start(s, flags) < 0)
-			return;
+		if (!s->proven) {
+			send_accept(s);
+			return; /* committed once the source proves its keys */
+		}
+	}
+commit:
+	if (s->tentative) {
+		struct migdp_msg ka = {.type = MIGDP_T_KEEPALIVE};
+
+		s->tentative = false;
+		ctx->ctl_flow.session = s->hello_session = s->tentative_id;
+		migdp_sess_sec_committed(s);
+		migdp_sess_send(s, &ka); /* the source's proof that we keyed too */
 	}
 	/* From now on only the source that said HELLO is heard. */
 	ctx->ctl_loc.peer_ip = s->hello_ip;

@@ -95,14 +95,32 @@ migdp_sess_sec_start(struct migdp_session *s, uint8_t flags)
 		ctx->chans[i]->loc.sec_class = MIGDP_SEC_CLASS_CHANNEL;
 	}
 	s->sec_flags = flags;
-	if (!s->source) {
-		memcpy(seen[nseen % SEEN_NONCES], ctx->nonce_s, MIGDP_NONCE_LEN);
-		nseen++;
-	}
 	MIGDP_LOG(INFO, "session %s: authenticated (%s, AES-256-GCM, %s)", s->vm,
 		  enc ? "payload encrypted" : "payload in clear, GMAC",
 		  migdp_sec_dev_name());
 	return 0;
+}
+
+void
+migdp_sess_sec_committed(struct migdp_session *s)
+{
+	memcpy(seen[nseen % SEEN_NONCES], s->ctx->nonce_s, MIGDP_NONCE_LEN);
+	nseen++;
+}
+
+void
+migdp_sess_sec_stop(struct migdp_session *s)
+{
+	struct migdp_ctx *ctx = s->ctx;
+	unsigned i;
+
+	if (ctx->sec == NULL)
+		return;
+	ctx->ctl_loc.sec = NULL;
+	for (i = 0; i < ctx->nch; i++)
+		ctx->chans[i]->loc.sec = NULL;
+	migdp_sec_free(ctx->sec);
+	ctx->sec = NULL;
 }
 
 /* Unauthenticated REJECT to a HELLO we refuse for its MAC: the source

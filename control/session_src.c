@@ -136,9 +136,26 @@ handshake(struct migdp_session *s, uint64_t now)
 					s->ctx->encrypt ? "encryption" : "authentication");
 			return true;
 		}
-		memcpy(s->ctx->nonce_d, s->accept.nonce, MIGDP_NONCE_LEN);
-		if (migdp_sess_sec_start(s, s->accept.sec_flags) < 0)
+		if (s->ctx->sec == NULL ||
+		    memcmp(s->keyed_nonce, s->accept.nonce, MIGDP_NONCE_LEN) != 0) {
+			/* (Again if the destination keyed a newer ACCEPT.) */
+			migdp_sess_sec_stop(s);
+			memcpy(s->ctx->nonce_d, s->accept.nonce, MIGDP_NONCE_LEN);
+			memcpy(s->keyed_nonce, s->accept.nonce, MIGDP_NONCE_LEN);
+			if (migdp_sess_sec_start(s, s->accept.sec_flags) < 0)
+				return true;
+			s->sent_ns = 0;
+		}
+		if (!s->peer_confirmed) { /* our proof, until the destination's comes */
+			if (now - s->sent_ns > HANDSHAKE_PERIOD_NS / 4) {
+				struct migdp_msg ka = {.type = MIGDP_T_KEEPALIVE};
+
+				send_hello(s);
+				migdp_sess_send(s, &ka);
+				s->sent_ns = now;
+			}
 			return true;
+		}
 	}
 	for (unsigned i = 0; i < s->ctx->nch; i++) {
 		struct migdp_chan *c = s->ctx->chans[i];

@@ -132,7 +132,7 @@ attack_replay)
 		mr_start_guest $side
 		if [ $side = destination ]; then
 			ip netns exec "$MR_NS_SRC" python3 "$ATTACK" replay --iface "$MR_IF-s" \
-				--in "$MR_DIR/first.pcap" --rate 2000 >"$MR_DIR/replay.out" 2>"$MR_DIR/replay.log" &
+				--in "$MR_DIR/first.pcap" --rate 5000 >"$MR_DIR/replay.out" 2>"$MR_DIR/replay.log" &
 			APIDS+=($!)
 			rpid=$!
 		fi
