@@ -107,9 +107,9 @@ static const struct cfg_key cfg_keys[] = {
 	UINT("fault", "seed", fault.seed, 0, UINT64_MAX, "0", 0),
 	KEY("codec", "method", t_codec, codec, "auto", 0),
 	ENUM("codec", "dict", codec_dict, cfg_on_off, "off", 0),
+	UINT("codec", "min_save", codec_min_save, 1, 4095, "512", 0),
 	KEY("security", "key_file", t_string, security.key_file, NULL, 0),
 	ENUM("security", "encrypt", security.encrypt, cfg_on_off, "off", 0),
-	UINT("codec", "min_save", codec_min_save, 1, 4095, "512", 0),
 };
 
 static_assert(RTE_DIM(cfg_keys) <= MIGDP_CONFIG_MAX_KEYS,

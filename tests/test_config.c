@@ -298,7 +298,7 @@ test_overrides(void)
 	set(&c, "channels.lcores=1,x", "comma-separated list");
 	set(&c, "channels.lcores=128", "must be 0..127");
 	set(&c, "nosuch.key=1", "unknown section (known: migdp migration port channels "
-	    "local peer fault codec)");
+	    "local peer fault codec security)");
 	set(&c, "codec.method=zstd:23", "out of range");
 	set(&c, "codec.method=gzip", "codec.method=gzip");
 	set(&c, "port.nosuch=1", "unknown key (known in [port]: device mtu "

@@ -826,10 +826,10 @@ test_bad_control_payloads(void)
 	refix(frame);
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_PAYLOAD);
 	pl[19] = 0;
-	pl[25] = 1;	/* a reserved byte */
+	pl[41] = 1;	/* a reserved byte */
 	refix(frame);
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_PAYLOAD);
-	pl[25] = 0;
+	pl[41] = 0;
 	pl[9] = MIGDP_MAX_REGIONS + 1;
 	refix(frame);
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_BAD_PAYLOAD);

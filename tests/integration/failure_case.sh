@@ -79,9 +79,9 @@ layout_mismatch)
 version_mismatch|old_version|previous_version)
 	# A newer protocol announced in HELLO; or a version-1 or version-2
 	# migdp (HELLO in its own framing, answered in kind).
-	announce=4 expect="protocol version mismatch"
-	[ "$CASE" = old_version ] && announce=1 expect="source speaks wire version 1, this migdp 3"
-	[ "$CASE" = previous_version ] && announce=2 expect="source speaks wire version 2, this migdp 3"
+	announce=5 expect="protocol version mismatch"
+	[ "$CASE" = old_version ] && announce=1 expect="source speaks wire version 1, this migdp 4"
+	[ "$CASE" = previous_version ] && announce=2 expect="source speaks wire version 2, this migdp 4"
 	mr_start_migdp destination ""
 	mr_start_guest destination
 	mr_start_migdp source "--hello-version $announce"
