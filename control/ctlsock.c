@@ -158,12 +158,27 @@ reply(struct ctl_client *c, json_t *r, json_t *id)
 	json_decref(r);
 }
 
-/* Reply with an error of @p class; @p id borrowed, may be NULL. */
+/* Reply with an error of @p class; @p id borrowed, may be NULL. The
+ * description may quote the client's bytes (cut anywhere, not UTF-8):
+ * those JSON cannot hold become '?', so that every request gets its
+ * reply (found by tests/fuzz/fuzz_ctlsock.c). */
 static void
 reply_error(struct ctl_client *c, const char *class, const char *desc,
 	    json_t *id)
 {
-	reply(c, json_pack("{s:{s:s,s:s}}", "error", "class", class, "desc", desc), id);
+	json_t *r = json_pack("{s:{s:s,s:s}}", "error", "class", class, "desc", desc);
+
+	if (r == NULL) {
+		char safe[512];
+		size_t i;
+
+		snprintf(safe, sizeof(safe), "%s", desc);
+		for (i = 0; safe[i] != '\0'; i++)
+			if ((unsigned char)safe[i] >= 0x80 || (unsigned char)safe[i] < 0x20)
+				safe[i] = '?';
+		r = json_pack("{s:{s:s,s:s}}", "error", "class", class, "desc", safe);
+	}
+	reply(c, r, id);
 }
 
 /* Built-in commands */
