@@ -53,13 +53,14 @@ corpus)
 fuzz)
 	cp -r "$corpus" "$tmp/corpus"
 	n0=$(find "$tmp/corpus" -type f | wc -l)
+	start=$SECONDS
 	timeout --kill-after=30 $((secs + 120)) "$harness" -max_total_time="$secs" \
 		-detect_leaks=1 -print_final_stats=1 -timeout="$slow" -rss_limit_mb=2048 \
 		-artifact_prefix="$out/$name-" "$tmp/corpus" >"$log" 2>&1
 	rc=$?
 	stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -1; }
 	n1=$(find "$tmp/corpus" -type f | wc -l)
-	echo "$name: $(stat number_of_executed_units) executions in ${secs} s," \
+	echo "$name: $(stat number_of_executed_units) executions in $((SECONDS - start)) s," \
 		"$(stat average_exec_per_sec) exec/s, corpus $n0 -> $n1 files," \
 		"peak RSS $(stat peak_rss_mb) MB"
 	if [ $rc -ne 0 ]; then
