@@ -9,6 +9,7 @@ PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	dpdk dpdk-dev libdpdk-dev libzstd-dev zstd libnuma-dev libcunit1-dev libjansson-dev
 	libibverbs-dev libxxhash-dev
+	clang libclang-rt-14-dev	# scripts/test.sh's fuzz stage: libFuzzer, ASan, UBSan
 	iproute2 jq procps gnuplot-nox
 	qemu-system-x86
 )
