@@ -409,9 +409,11 @@ shim_seeds(void)
 
 	/* A whole block, the first and the last page of every region. */
 	for (i = 0; i < FUZZ_SHIM_NREGIONS; i++) {
+		uint64_t size = fuzz_shim_layout[i].size;
+
 		g = fuzz_shim_layout[i].gpa;
-		put_desc(b, &n, ring_of(g), g, (uint32_t)(RTE_MIN(blk, fuzz_shim_layout[i].size) / PG), 0);
-		g += fuzz_shim_layout[i].size - PG;
+		put_desc(b, &n, ring_of(g), g, (uint32_t)(RTE_MIN(blk, size) / PG), 0);
+		g += size - PG;
 		put_desc(b, &n, ring_of(g), g, 1, 0);
 	}
 	emit("shim_desc", "valid", b, n * FUZZ_DESC_LEN);

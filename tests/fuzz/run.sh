@@ -28,8 +28,7 @@ trap 'rm -rf "$tmp"' EXIT
 # What went wrong, from the log: the report and the input that did it.
 report() {
 	echo "$name-$mode: FAILED (exit $1), log $log"
-	grep -E -A30 -m1 'ERROR: libFuzzer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error|broken promise|==[0-9]+==ERROR' \
-		"$log" | head -60
+	grep -E -A30 -m1 'broken promise|runtime error|==[0-9]+== ?ERROR' "$log" | head -60
 	grep -E 'Test unit written to|^Running: ' "$log" | tail -3
 }
 
