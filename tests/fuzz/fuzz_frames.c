@@ -175,7 +175,7 @@ check_msg(const struct migdp_frame *f)
 		break;
 	}
 	case MIGDP_T_ACCEPT:
-		FUZZ_CHECK(f->payload_len == 16);
+		FUZZ_CHECK(f->payload_len == 36);
 		break;
 	case MIGDP_T_REJECT:
 	case MIGDP_T_ABORT:
