@@ -398,5 +398,9 @@ main(int argc, char **argv)
 	target_fast(res, nres, false);
 	target_fast(res, nres, true);
 	target_dict(res, nres);
+	free(im.mem);
+	free(im.dst[0]);
+	free(im.dst[1]);
+	free(im.nz);
 	return 0;
 }
