@@ -226,7 +226,7 @@ check_frame(const uint8_t *buf, uint32_t len, const struct migdp_frame *f,
 	FUZZ_CHECK(off != 0);
 	FUZZ_CHECK(f->msg.type >= MIGDP_T_HELLO && f->msg.type < MIGDP_T_MAX);
 	FUZZ_CHECK(v == MIGDP_WIRE_VERSION ||
-		   ((v == MIGDP_WIRE_VERSION_LEGACY || v == MIGDP_WIRE_VERSION_PREV) &&
+		   (MIGDP_WIRE_VERSION_OLD(v) &&
 		    (f->msg.type == MIGDP_T_HELLO || f->msg.type == MIGDP_T_REJECT)));
 	FUZZ_CHECK(!(f->msg.flags & ~MIGDP_F_ALL));
 	FUZZ_CHECK(f->session != 0);
