@@ -187,10 +187,10 @@ side_config(struct ch_pair *p, struct ch_side *s, enum migdp_role role)
 	cfg->port.tx_zero_copy = p->p.tx_zero_copy;
 	cfg->channels.count = p->p.nch;
 	cfg->channels.window = p->p.window;
-	cfg->local.ip = rte_cpu_to_be_32(src ? RTE_IPV4(198, 18, 0, 1) :
-					 RTE_IPV4(198, 18, 0, 2));
-	cfg->peer.ip = rte_cpu_to_be_32(src ? RTE_IPV4(198, 18, 0, 2) :
-					RTE_IPV4(198, 18, 0, 1));
+	cfg->local.ip = rte_cpu_to_be_32(src ? TEST_IP_SRC :
+					 TEST_IP_DST);
+	cfg->peer.ip = rte_cpu_to_be_32(src ? TEST_IP_DST :
+					TEST_IP_SRC);
 	cfg->local.udp_port = cfg->peer.udp_port = 47000;
 	cfg->local.mac = src ? mac_s : mac_d;
 	cfg->peer.mac = src ? mac_d : mac_s;

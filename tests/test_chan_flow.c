@@ -500,7 +500,7 @@ test_round_ends_frame(void)
 	n = ch_take(p, true, 1, f, 4);
 	for (i = 0; i < n; i++) {
 		const uint8_t *b = ch_read(f[i], 0, rte_pktmbuf_pkt_len(f[i]), buf);
-		struct migdp_local loc = {.ip = RTE_IPV4(198, 18, 0, 2), .port = 47001,
+		struct migdp_local loc = {.ip = TEST_IP_DST, .port = 47001,
 					  .session = CH_SESSION};
 
 		CU_ASSERT_EQUAL_FATAL(migdp_wire_parse(b, rte_pktmbuf_pkt_len(f[i]),
