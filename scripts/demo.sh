@@ -11,7 +11,10 @@
 # scripts/demo.sh [--mem SIZE] [--image FILE] [--workload idle|steady|hot|stream]
 #     [--dirty-rate PAGES_PER_S] [--channels N] [--link memif|veth]
 #     [--mtu 1500|9000] [--codec auto|raw|zstd[:L]] [--fault drop=..,dup=..,...]
-#     [--sessions N] [--vm lab|kvm] [--no-hugepages] [--timeout SEC] [--keep]
+#     [--sessions N] [--vm lab|kvm] [--security plain|auth|encrypt]
+#     [--no-hugepages] [--timeout SEC] [--keep]
+# --security: auth (default) authenticates every frame with a key made for
+# the run, encrypt encrypts the pages too, plain neither (README Security).
 # --vm kvm: the guests are real KVM virtual machines (lab/migvm) whose
 # program checks its own pages after resume (needs /dev/kvm).
 set -uo pipefail
@@ -19,12 +22,12 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${MIGDP_BUILD_DIR:-$TOP/build}
 
 usage() {
-	sed -n '3,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
 MEM=1G IMAGE="" WORKLOAD=steady RATE=20000 CHANNELS=2 LINK=memif MTU=9000
-CODEC=auto FAULT="" SESSIONS=1 HUGE=1 TIMEOUT=300 KEEP=0 VMKIND=lab
+CODEC=auto FAULT="" SESSIONS=1 HUGE=1 TIMEOUT=300 KEEP=0 VMKIND=lab SECURITY=auth
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mem) MEM=$2; shift ;;
@@ -38,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--fault) FAULT=$2; shift ;;
 	--sessions) SESSIONS=$2; shift ;;
 	--vm) VMKIND=$2; shift ;;
+	--security) SECURITY=$2; shift ;;
 	--no-hugepages) HUGE=0 ;;
 	--timeout) TIMEOUT=$2; shift ;;
 	--keep) KEEP=1 ;;
@@ -50,6 +54,7 @@ case $LINK in memif|veth) ;; *) echo "demo: --link memif|veth" >&2; exit 2 ;; es
 case $WORKLOAD in idle|steady|hot|stream) ;; *) echo "demo: --workload idle|steady|hot|stream" >&2; exit 2 ;; esac
 case $SESSIONS in [1-8]) ;; *) echo "demo: --sessions 1..8" >&2; exit 2 ;; esac
 case $VMKIND in lab|kvm) ;; *) echo "demo: --vm lab|kvm" >&2; exit 2 ;; esac
+case $SECURITY in plain|auth|encrypt) ;; *) echo "demo: --security plain|auth|encrypt" >&2; exit 2 ;; esac
 if [ "$VMKIND" = kvm ] && ! { [ -r /dev/kvm ] && [ -w /dev/kvm ]; }; then
 	echo "demo: --vm kvm needs /dev/kvm (KVM is not available on this machine)" >&2
 	exit 1
@@ -71,6 +76,7 @@ fi
 export MR_BUILD=$BUILD MR_TAG=demo$$ MR_TIMEOUT=$TIMEOUT MR_CHANNELS=$CHANNELS
 export MR_LINK=$LINK MR_MTU=$MTU MR_CODEC=$CODEC MR_FAULT=$FAULT MR_KEEP=$KEEP
 export MR_MEM=$MEM MR_IMAGE=$IMAGE MR_WORKLOAD=$WORKLOAD MR_DIRTY_RATE=$RATE MR_VM_KIND=$VMKIND
+export MR_SECURITY=$SECURITY
 mr_defaults
 MIGCTL=$BUILD/control/migctl
 SRC=$MR_DIR/source-control.sock DST=$MR_DIR/destination-control.sock
@@ -189,6 +195,8 @@ for vm in vms:
         "verified": bool(ok and s.get("verified") and t.get("verified") and gd.get("verified")),
         "workload": gs.get("workload"), "dirty_rate": gs.get("dirty_rate"),
         "retransmits": s.get("retransmits", 0), "guest_fill_ms": gs.get("fill_ms"),
+        "security": (s.get("security") or {}).get("cipher", "none")
+                    if (s.get("security") or {}).get("authenticated") else "none",
     })
 out = dict(runs[0]) if len(runs) == 1 else {
     "status": "completed" if all(r["status"] == "completed" for r in runs) else "failed",
@@ -209,7 +217,7 @@ print(json.dumps(out))
 PY
 )
 echo "$summary" | jq -r '(if .sessions then .sessions[] else . end) |
-	"demo: \(.vm): \(.status)\(if .reason != "" then " (" + .reason + ")" else "" end): \(.guest_bytes / 1048576 | floor) MiB in \(.total_ms | floor) ms over \(.rounds) rounds, downtime \(.downtime_ms // 0 | . * 10 | floor / 10) ms, \(.wire_bytes / 1048576 | floor) MiB on the wire, verified by the destination guest: \(.verified)"' >&2
+	"demo: \(.vm): \(.status)\(if .reason != "" then " (" + .reason + ")" else "" end): \(.guest_bytes / 1048576 | floor) MiB in \(.total_ms | floor) ms over \(.rounds) rounds (\(.security)), downtime \(.downtime_ms // 0 | . * 10 | floor / 10) ms, \(.wire_bytes / 1048576 | floor) MiB on the wire, verified by the destination guest: \(.verified)"' >&2
 if [ "$(echo "$summary" | jq -r .status)" != completed ]; then
 	for f in "$MR_DIR"/*.log; do
 		echo "--- $(basename "$f") (last lines)" >&2
