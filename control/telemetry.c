@@ -19,10 +19,11 @@ struct snap_chan {
 
 struct snap {
 	bool active;
-	char id[17], vm[MIGSHIM_NAME_LEN], role[16], state[16];
+	char id[17], vm[MIGSHIM_NAME_LEN], role[16], state[16], cipher[16];
 	unsigned round, nch, rounds;
 	uint64_t pages_total, pages_done, wire_bytes, throttle_pct;
 	double expected_downtime_ms, dirty_rate_pps;
+	uint64_t auth_refused; /* handshake frames refused for their MAC */
 	struct snap_chan ch[MIGDP_MAX_CHANNELS];
 };
 
@@ -51,6 +52,9 @@ take(struct snap *n, const struct migdp_session *s)
 	n->throttle_pct = s->throttle_pct;
 	n->expected_downtime_ms = s->conv.expected_downtime_ms;
 	n->dirty_rate_pps = s->conv.dirty_rate_pps;
+	snprintf(n->cipher, sizeof(n->cipher), "%s", s->ctx->sec == NULL ? "none" :
+		 migdp_sec_encrypting(s->ctx->sec) ? "AES-256-GCM" : "AES-256-GMAC");
+	n->auth_refused = s->auth_refusals;
 	for (i = 0; i < n->nch; i++) {
 		const struct migdp_chan *c = s->ctx->chans[i];
 
@@ -136,6 +140,8 @@ tel_session(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "expected_downtime_us",
 				  (uint64_t)(s.expected_downtime_ms * 1e3));
 	rte_tel_data_add_dict_u64(d, "dirty_rate_pps", (uint64_t)s.dirty_rate_pps);
+	rte_tel_data_add_dict_string(d, "cipher", s.cipher);
+	rte_tel_data_add_dict_u64(d, "auth_refused", s.auth_refused);
 	return 0;
 }
 
