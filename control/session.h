@@ -139,6 +139,9 @@ struct migdp_session {
 	 * then a newer HELLO for the VM takes its place. */
 	bool tentative, proven;      /* destination */
 	uint64_t tentative_id;
+	struct migdp_msg tentative_hello; /* ... the HELLO it would commit to */
+	struct rte_ether_addr tentative_mac;
+	uint32_t tentative_ip;
 	bool peer_confirmed;         /* source: the destination keyed too */
 	uint8_t keyed_nonce[MIGDP_NONCE_LEN]; /* source: ACCEPT nonce keyed */
 	uint32_t hello_ip;           /* destination: where the HELLO came from */

@@ -127,7 +127,9 @@ handshake(struct migdp_session *s, uint64_t now)
 		uint8_t flags = MIGDP_SEC_AUTH | (s->hello.u.hello.sec_flags & MIGDP_SEC_ENCRYPT) |
 				(ctx->encrypt ? MIGDP_SEC_ENCRYPT : 0);
 
-		if (!s->tentative || s->tentative_id != s->hello_session) {
+		if (!s->tentative || s->tentative_id != s->hello_session ||
+		    memcmp(s->tentative_hello.u.hello.nonce, s->hello.u.hello.nonce,
+			   MIGDP_NONCE_LEN) != 0) {
 			/* A new HELLO (or a newer one while the last was not
 			 * proven): fresh keys, nothing committed yet. */
 			migdp_sess_sec_stop(s);
@@ -140,6 +142,9 @@ handshake(struct migdp_session *s, uint64_t now)
 			s->tentative = true;
 			s->proven = false;
 			s->tentative_id = s->hello_session;
+			s->tentative_hello = s->hello;
+			s->tentative_mac = s->hello_mac;
+			s->tentative_ip = s->hello_ip;
 		}
 		if (!s->proven) {
 			send_accept(s);
@@ -151,6 +156,12 @@ commit:
 		struct migdp_msg ka = {.type = MIGDP_T_KEEPALIVE};
 
 		s->tentative = false;
+		/* The HELLO that was proven, whatever came since. */
+		s->hello = s->tentative_hello;
+		s->hello_mac = s->tentative_mac;
+		s->hello_ip = s->tentative_ip;
+		memcpy(ctx->nonce_s, s->hello.u.hello.nonce, MIGDP_NONCE_LEN);
+		rte_ether_addr_copy(&s->hello_mac, &ctx->ctl_flow.dst_mac);
 		ctx->ctl_flow.session = s->hello_session = s->tentative_id;
 		migdp_sess_sec_committed(s);
 		migdp_sess_send(s, &ka); /* the source's proof that we keyed too */

@@ -126,10 +126,12 @@ migdp_sess_sec_stop(struct migdp_session *s)
 /* Unauthenticated REJECT to a HELLO we refuse for its MAC: the source
  * learns why, but cannot trust it (nor can it be made to stop by it). */
 static void
-refuse(struct migdp_session *s, const struct migdp_frame *f, const char *why)
+refuse(struct migdp_session *s, const struct migdp_frame *f, enum migdp_reason r,
+       const char *why)
 {
 	struct migdp_flow fl = s->ctx->ctl_flow;
-	struct migdp_msg m = {.type = MIGDP_T_REJECT, .tstamp = migdp_tstamp(migdp_now_ns())};
+	struct migdp_msg m = {.type = MIGDP_T_REJECT, .tstamp = migdp_tstamp(migdp_now_ns()),
+			      .version = f->msg.version}; /* in the HELLO's framing */
 	uint64_t now = migdp_now_ns();
 
 	s->auth_refusals++;
@@ -142,10 +144,10 @@ refuse(struct migdp_session *s, const struct migdp_frame *f, const char *why)
 	MIGDP_LOG(WARNING, "session %s: %s", s->vm, s->auth_note);
 	fl.session = f->session;
 	rte_ether_addr_copy(&f->src_mac, &fl.dst_mac);
-	m.u.reason.reason = MIGDP_R_AUTH;
+	m.u.reason.reason = (uint16_t)r;
 	snprintf(m.u.reason.text, sizeof(m.u.reason.text), "%.*s",
 		 (int)sizeof(m.u.reason.text) - 1, why);
-	migdp_send_msg(s->ctx, 0, &fl, &m, &s->ftx, &s->st);
+	migdp_send_msg_unsigned(s->ctx, 0, &fl, &m, &s->ftx, &s->st);
 }
 
 bool
@@ -159,16 +161,25 @@ migdp_sess_hs_check(struct migdp_session *s, const struct migdp_frame *f)
 	if (f->msg.type == MIGDP_T_HELLO && !s->source) {
 		const struct migdp_hello *h = &f->msg.u.hello;
 
-		if (f->msg.version != MIGDP_WIRE_VERSION)
-			return true; /* refused for its version, in the clear */
+		if (f->msg.version != MIGDP_WIRE_VERSION) {
+			/* Told why, never taken: an old HELLO cannot be
+			 * authentic, so it must not end the wait either. */
+			char why[MIGDP_REASON_TEXT_LEN];
+
+			snprintf(why, sizeof(why), "source speaks wire version %u, this migdp %u",
+				 f->msg.version, MIGDP_WIRE_VERSION);
+			s->st.drops[MIGDP_DROP_BAD_AUTH]++;
+			refuse(s, f, MIGDP_R_VERSION, why);
+			return false;
+		}
 		if (!(h->sec_flags & MIGDP_SEC_AUTH)) {
 			s->st.drops[MIGDP_DROP_BAD_AUTH]++;
-			refuse(s, f, "authentication required: the source has no key");
+			refuse(s, f, MIGDP_R_AUTH, "authentication required: the source has no key");
 			return false;
 		}
 		if (!migdp_hs_verify(&ctx->psk, f, NULL)) {
 			s->st.drops[MIGDP_DROP_BAD_AUTH]++;
-			refuse(s, f, "authentication failed: wrong key");
+			refuse(s, f, MIGDP_R_AUTH, "authentication failed: wrong key");
 			return false;
 		}
 		if (nonce_seen(h->nonce) && f->session != ctx->ctl_loc.session) {

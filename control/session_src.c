@@ -136,10 +136,21 @@ handshake(struct migdp_session *s, uint64_t now)
 					s->ctx->encrypt ? "encryption" : "authentication");
 			return true;
 		}
-		if (s->ctx->sec == NULL ||
+		if (s->ctx->sec != NULL &&
 		    memcmp(s->keyed_nonce, s->accept.nonce, MIGDP_NONCE_LEN) != 0) {
-			/* (Again if the destination keyed a newer ACCEPT.) */
+			/* The destination keyed anew (or an ACCEPT of ours was
+			 * replayed): keys in use are never derived again, so
+			 * start over with a fresh nonce and a new HELLO. */
 			migdp_sess_sec_stop(s);
+			s->got_accept = s->peer_confirmed = false;
+			if (migdp_sec_random(s->ctx->nonce_s, MIGDP_NONCE_LEN) != 0) {
+				migdp_sess_fail(s, "no random bytes for the handshake");
+				return true;
+			}
+			s->sent_ns = 0;
+			return true;
+		}
+		if (s->ctx->sec == NULL) {
 			memcpy(s->ctx->nonce_d, s->accept.nonce, MIGDP_NONCE_LEN);
 			memcpy(s->keyed_nonce, s->accept.nonce, MIGDP_NONCE_LEN);
 			if (migdp_sess_sec_start(s, s->accept.sec_flags) < 0)

@@ -137,10 +137,10 @@ migdp_send_frames(struct migdp_ctx *ctx, uint16_t queue, struct rte_mbuf **pkts,
 	migdp_port_tx(&ctx->port, queue, pkts, n, &st->tx_dropped);
 }
 
-int
-migdp_send_msg(struct migdp_ctx *ctx, uint16_t queue,
-	       const struct migdp_flow *fl, const struct migdp_msg *msg,
-	       struct migdp_fault *ftx, struct migdp_lstats *st)
+static int
+send_msg(struct migdp_ctx *ctx, uint16_t queue, const struct migdp_flow *fl,
+	 const struct migdp_msg *msg, struct migdp_fault *ftx, struct migdp_lstats *st,
+	 bool sign)
 {
 	struct rte_mbuf *pkts[4];
 	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx->port.pool);
@@ -156,12 +156,28 @@ migdp_send_msg(struct migdp_ctx *ctx, uint16_t queue,
 	}
 	rte_pktmbuf_append(m, (uint16_t)len);
 	/* The handshake's MAC (ACCEPT and REJECT bound to the source's nonce). */
-	if (ctx->psk.len != 0 && migdp_sec_handshake_type(msg->type))
+	if (sign && ctx->psk.len != 0 && migdp_sec_handshake_type(msg->type))
 		migdp_hs_seal(&ctx->psk, rte_pktmbuf_mtod(m, void *),
 			      msg->type == MIGDP_T_HELLO ? NULL : ctx->nonce_s);
 	pkts[0] = m;
 	migdp_send_frames(ctx, queue, pkts, 1, ftx, st);
 	return 0;
+}
+
+int
+migdp_send_msg(struct migdp_ctx *ctx, uint16_t queue,
+	       const struct migdp_flow *fl, const struct migdp_msg *msg,
+	       struct migdp_fault *ftx, struct migdp_lstats *st)
+{
+	return send_msg(ctx, queue, fl, msg, ftx, st, true);
+}
+
+int
+migdp_send_msg_unsigned(struct migdp_ctx *ctx, uint16_t queue,
+			const struct migdp_flow *fl, const struct migdp_msg *msg,
+			struct migdp_fault *ftx, struct migdp_lstats *st)
+{
+	return send_msg(ctx, queue, fl, msg, ftx, st, false);
 }
 
 int
@@ -281,6 +297,8 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 	rte_ether_addr_copy(peer_mac, &c->flow.dst_mac);
 	c->loc = ctx->ctl_loc;
 	c->loc.port = c->flow.src_port;
+	c->loc.check_channel = true;
+	c->loc.channel = c->flow.channel;
 	/* Named by role too: a source and a destination may share a
 	 * process (tests/test_chan.c). */
 	snprintf(name, sizeof(name), "migdp_in_%s_%u", ctx->tag, id);

@@ -242,6 +242,11 @@ bool migdp_rx_parse(struct migdp_ctx *ctx, struct rte_mbuf *m,
 int migdp_send_msg(struct migdp_ctx *ctx, uint16_t queue,
 		   const struct migdp_flow *fl, const struct migdp_msg *m,
 		   struct migdp_fault *ftx, struct migdp_lstats *st);
+/** The same without the handshake MAC: a refusal of a HELLO that is not
+ * authentic, which must not be made one the source could trust. */
+int migdp_send_msg_unsigned(struct migdp_ctx *ctx, uint16_t queue,
+			    const struct migdp_flow *fl, const struct migdp_msg *m,
+			    struct migdp_fault *ftx, struct migdp_lstats *st);
 
 /** Send @p n frames on @p queue through @p ftx, counting bytes. */
 void migdp_send_frames(struct migdp_ctx *ctx, uint16_t queue,

@@ -50,6 +50,13 @@ migdp_psk_load(const char *path, struct migdp_psk *k, char *err, size_t errlen)
 		close(fd);
 		return -EINVAL;
 	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "key file %s belongs to uid %u, not to this "
+			 "process's (%u): refused", path, (unsigned)st.st_uid,
+			 (unsigned)geteuid());
+		close(fd);
+		return -EPERM;
+	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(err, errlen, "key file %s is accessible by group or others "
 			 "(mode %04o): refused; chmod 600 it", path,
@@ -126,7 +133,7 @@ migdp_sec_derive(const struct migdp_psk *k, const uint8_t nonce_s[MIGDP_NONCE_LE
 
 /* ---- handshake MACs ------------------------------------------------------- */
 
-void
+bool
 migdp_hs_mac(const struct migdp_psk *k, const void *hdr, uint32_t len,
 	     const uint8_t *bind, uint8_t out[MIGDP_AUTH_TAG_LEN])
 {
@@ -135,10 +142,13 @@ migdp_hs_mac(const struct migdp_psk *k, const void *hdr, uint32_t len,
 	unsigned mdlen = sizeof(md);
 	size_t n = len;
 
+	bool ok = false;
+
 	memset(out, 0, MIGDP_AUTH_TAG_LEN);
-	if (len < sizeof(struct migdp_hdr) || len + MIGDP_NONCE_LEN > sizeof(buf) ||
+	if (k->len == 0 || len < sizeof(struct migdp_hdr) ||
+	    len + MIGDP_NONCE_LEN > sizeof(buf) ||
 	    hkdf(k, NULL, 0, (const uint8_t *)label, sizeof(label) - 1, hk, sizeof(hk)) != 0)
-		return;
+		return false;
 	memcpy(buf, hdr, len);
 	/* The frame check is made over the MAC: both taken as zero. */
 	memset(buf + offsetof(struct migdp_hdr, check), 0, sizeof(rte_be32_t));
@@ -147,9 +157,12 @@ migdp_hs_mac(const struct migdp_psk *k, const void *hdr, uint32_t len,
 		memcpy(buf + len, bind, MIGDP_NONCE_LEN);
 		n += MIGDP_NONCE_LEN;
 	}
-	if (HMAC(EVP_sha256(), hk, sizeof(hk), buf, n, md, &mdlen) != NULL)
+	if (HMAC(EVP_sha256(), hk, sizeof(hk), buf, n, md, &mdlen) != NULL) {
 		memcpy(out, md, MIGDP_AUTH_TAG_LEN);
+		ok = true;
+	}
 	memset(hk, 0, sizeof(hk));
+	return ok;
 }
 
 void
@@ -170,9 +183,9 @@ migdp_hs_verify(const struct migdp_psk *k, const struct migdp_frame *f,
 	uint8_t mac[MIGDP_AUTH_TAG_LEN];
 	const struct migdp_hdr *h = (const struct migdp_hdr *)f->hdr;
 
-	if (k->len == 0 || h == NULL)
-		return false;
-	migdp_hs_mac(k, h, sizeof(*h) + f->payload_len, bind, mac);
+	if (k->len == 0 || h == NULL ||
+	    !migdp_hs_mac(k, h, sizeof(*h) + f->payload_len, bind, mac))
+		return false; /* fails closed */
 	return CRYPTO_memcmp(mac, h->auth, sizeof(mac)) == 0;
 }
 
@@ -503,11 +516,11 @@ migdp_sec_seal(struct migdp_sec *s, uint16_t qp, struct rte_mbuf **pkts,
 static bool
 seen(const struct window *w, uint32_t x)
 {
-	int32_t d = (int32_t)(x - w->top);
+	uint32_t back = w->top - x; /* how far behind the newest, mod 2^32 */
 
-	if (!w->any || d > 0)
+	if (!w->any || (int32_t)(x - w->top) > 0)
 		return false;
-	if ((uint32_t)-d >= MIGDP_REPLAY_WINDOW)
+	if (back >= MIGDP_REPLAY_WINDOW)
 		return true;
 	return w->bits[(x / 64) % RTE_DIM(w->bits)] >> (x % 64) & 1;
 }

@@ -58,7 +58,7 @@ struct migdp_psk {
 
 /**
  * Read the key in @p path: a regular file of MIGDP_PSK_MIN..MIGDP_PSK_MAX
- * bytes, no permission for group or others.
+ * bytes, owned by this process's user, no permission for group or others.
  * @return 0, or -errno with a message for the operator in @p err.
  */
 int migdp_psk_load(const char *path, struct migdp_psk *k, char *err, size_t errlen);
@@ -66,8 +66,9 @@ int migdp_psk_load(const char *path, struct migdp_psk *k, char *err, size_t errl
 /** Handshake frame MAC: HMAC-SHA256 over the migdp header (its auth field
  * zero) and payload (@p len bytes from @p hdr), then @p bind (the
  * source's nonce; NULL for HELLO), with a key derived from @p k; the
- * first MIGDP_AUTH_TAG_LEN bytes into @p out. */
-void migdp_hs_mac(const struct migdp_psk *k, const void *hdr, uint32_t len,
+ * first MIGDP_AUTH_TAG_LEN bytes into @p out. @return false (and @p out
+ * zero) when it could not be made: no key, a frame too long, OpenSSL. */
+bool migdp_hs_mac(const struct migdp_psk *k, const void *hdr, uint32_t len,
 		  const uint8_t *bind, uint8_t out[MIGDP_AUTH_TAG_LEN]);
 /** Write the handshake MAC into the frame's auth field (the frame is
  * complete: headers and payload in @p frame). */

@@ -544,6 +544,10 @@ parse_migdp(struct migdp_hdr *h, uint16_t udp_len, const struct migdp_local *loc
 	f->payload_len = rte_be_to_cpu_16(h->payload_len);
 	if (f->payload_len != udp_len - sizeof(struct rte_udp_hdr) - sizeof(*h))
 		return MIGDP_DROP_BAD_LENGTH;
+	/* A channel's port takes its own channel's frames only (the nonce
+	 * and the replay window are the header's channel's). */
+	if (loc->check_channel && rte_be_to_cpu_16(h->channel) != loc->channel)
+		return MIGDP_DROP_WRONG_DST;
 	if (loc->auth_required && loc->sec == NULL && !handshake)
 		return MIGDP_DROP_BAD_AUTH; /* keys not agreed yet */
 	if (sealed) {

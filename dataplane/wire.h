@@ -516,6 +516,8 @@ struct migdp_local {
 	 * REJECT are opened (tag, replay window, decryption) by it. */
 	struct migdp_sec *sec;
 	uint8_t sec_class;  /**< MIGDP_SEC_CLASS_* of the receiving lcore */
+	bool check_channel; /**< a channel's: frames must carry @c channel */
+	uint16_t channel;
 	bool auth_required; /**< with no sec yet: only handshake frames pass */
 };
 

@@ -64,6 +64,19 @@ test_key_file(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "15 bytes"));
 	CU_ASSERT_EQUAL(migdp_psk_load(key_file("long", 65, 0600), &k, err, sizeof(err)), -EINVAL);
 	CU_ASSERT_EQUAL(migdp_psk_load("/nonexistent/key", &k, err, sizeof(err)), -ENOENT);
+	/* Another user's key, even of the right mode. */
+	if (chown(key_file("theirs", 32, 0600), geteuid() + 1, (gid_t)-1) == 0) {
+		CU_ASSERT_EQUAL(migdp_psk_load(key_file("theirs", 32, 0600), &k, err, sizeof(err)),
+				0); /* key_file() made it ours again */
+		CU_ASSERT_EQUAL(chown(key_file("theirs", 32, 0600), geteuid() + 1, (gid_t)-1), 0);
+		{
+			char p2[128];
+
+			snprintf(p2, sizeof(p2), "%s/theirs", dir);
+			CU_ASSERT_EQUAL(migdp_psk_load(p2, &k, err, sizeof(err)), -EPERM);
+			CU_ASSERT_PTR_NOT_NULL(strstr(err, "not to this process's"));
+		}
+	}
 	CU_ASSERT_EQUAL(migdp_psk_load(dir, &k, err, sizeof(err)) < 0, 1); /* a directory */
 	snprintf(link, sizeof(link), "%s/link", dir);
 	unlink(link);
@@ -114,9 +127,10 @@ local(uint16_t port, struct migdp_sec *sec, unsigned cls)
 				    .peer_ip = SRC_IP, .sec = sec, .sec_class = (uint8_t)cls};
 }
 
-/* A COMMIT frame on the control flow, in one mbuf. */
+/* A COMMIT frame on the control flow (or sent to channel 1's port), in
+ * one mbuf. */
 static struct rte_mbuf *
-commit_frame(void)
+commit_frame_to(bool to_channel)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	struct migdp_msg msg = {.type = MIGDP_T_COMMIT};
@@ -126,10 +140,16 @@ commit_frame(void)
 	msg.u.commit.guest_bytes = 1 << 30;
 	memset(msg.u.commit.digest, 0x42, sizeof(msg.u.commit.digest));
 	len = migdp_wire_build_msg(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_tailroom(m),
-				   flow(0xffff), &msg);
+				   to_channel ? flow(1) : flow(0xffff), &msg);
 	CU_ASSERT_FATAL(len > 0);
 	rte_pktmbuf_append(m, (uint16_t)len);
 	return m;
+}
+
+static struct rte_mbuf *
+commit_frame(void)
+{
+	return commit_frame_to(false);
 }
 
 /* A DATA frame of one raw page on channel 1: headers and the record table
@@ -207,12 +227,15 @@ seal_open(bool encrypt)
 		copy[MIGDP_MAX_FRAME + 64], plain[MIGDP_MAX_FRAME];
 	struct migdp_local cl = local(47000, rx, MIGDP_SEC_CLASS_CONTROL);
 	struct migdp_local dl = local(47002, rx, MIGDP_SEC_CLASS_CHANNEL);
+	struct migdp_local cl_any = local(47002, rx, MIGDP_SEC_CLASS_CHANNEL);
 	struct rte_mbuf *pkts[2];
 	struct migdp_frame f;
 	uint64_t failed = 0;
 	uint32_t len, i;
 
 	CU_ASSERT_FATAL(tx != NULL && rx != NULL);
+	dl.check_channel = true;
+	dl.channel = 1;
 	for (i = 0; i < sizeof(page); i++)
 		page[i] = (uint8_t)(i * 31 + 7);
 	pkts[0] = commit_frame();
@@ -223,6 +246,9 @@ seal_open(bool encrypt)
 	/* Encrypted out of place: one buffer; authenticated: the chain. */
 	CU_ASSERT_EQUAL(pkts[1]->nb_segs, encrypt ? 1 : 2);
 	/* OpenSSL agrees, on both frames. */
+	len = rte_pktmbuf_pkt_len(pkts[0]);
+	memcpy(copy, rte_pktmbuf_read(pkts[0], 0, len, buf), len);
+	CU_ASSERT(evp_check(copy, len, encrypt, plain));
 	len = rte_pktmbuf_pkt_len(pkts[1]);
 	memcpy(copy, rte_pktmbuf_read(pkts[1], 0, len, buf), len);
 	CU_ASSERT(evp_check(copy, len, encrypt, plain));
@@ -239,8 +265,21 @@ seal_open(bool encrypt)
 	CU_ASSERT(memmem(f.payload, f.payload_len, page, sizeof(page)) != NULL);
 	/* The same frame again: a replay, after its tag checked out. */
 	CU_ASSERT_EQUAL(open_frame(pkts[1], &dl, &f, buf), MIGDP_DROP_REPLAY);
-	/* A control frame on a channel's lcore, and the other way round. */
-	CU_ASSERT_EQUAL(open_frame(pkts[0], &dl, &f, buf), MIGDP_DROP_WRONG_DST);
+	/* A frame of another channel on this channel's port. */
+	dl.channel = 0;
+	CU_ASSERT_EQUAL(open_frame(pkts[1], &dl, &f, buf), MIGDP_DROP_WRONG_DST);
+	dl.channel = 1;
+	/* A control frame sent to a channel's port, past the port check:
+	 * the channel lcore refuses its class (and the other way round). */
+	{
+		struct rte_mbuf *x = commit_frame_to(true);
+
+		CU_ASSERT_EQUAL(migdp_sec_seal(tx, 0, &x, 1, &failed), 1);
+		CU_ASSERT_EQUAL(open_frame(x, &cl_any, &f, buf), MIGDP_DROP_WRONG_DST);
+		rte_pktmbuf_free(x);
+		cl_any = local(47002, rx, MIGDP_SEC_CLASS_CONTROL);
+		CU_ASSERT_EQUAL(open_frame(pkts[1], &cl_any, &f, buf), MIGDP_DROP_WRONG_DST);
+	}
 	/* From another address than the peer's. */
 	dl.peer_ip = SRC_IP + 9;
 	CU_ASSERT_EQUAL(open_frame(pkts[1], &dl, &f, buf), MIGDP_DROP_WRONG_PEER);
@@ -324,6 +363,30 @@ test_counters_window(void)
 	memcpy(buf, first, flen);
 	CU_ASSERT_EQUAL(migdp_wire_parse(buf, flen, &cl, 0, &f), MIGDP_DROP_REPLAY);
 	CU_ASSERT_EQUAL(failed, 0);
+	/* A jump of more than a window (frames lost): everything before the
+	 * new newest's window is refused, what is inside it taken once. */
+	{
+		static uint8_t jump[3][256];
+		unsigned k;
+
+		for (k = 0; k < 2 * MIGDP_REPLAY_WINDOW + 2; k++) {
+			struct rte_mbuf *m = commit_frame();
+
+			CU_ASSERT_FATAL(migdp_sec_seal(tx, 0, &m, 1, &failed) == 1);
+			if (k == 0 || k == MIGDP_REPLAY_WINDOW + 3 || k == 2 * MIGDP_REPLAY_WINDOW + 1)
+				memcpy(jump[k == 0 ? 0 : k == MIGDP_REPLAY_WINDOW + 3 ? 1 : 2],
+				       rte_pktmbuf_mtod(m, void *), flen);
+			rte_pktmbuf_free(m);
+		}
+		memcpy(buf, jump[2], flen);
+		CU_ASSERT_EQUAL(migdp_wire_parse(buf, flen, &cl, 0, &f), MIGDP_DROP_NONE);
+		memcpy(buf, jump[1], flen); /* 4094 behind: inside */
+		CU_ASSERT_EQUAL(migdp_wire_parse(buf, flen, &cl, 0, &f), MIGDP_DROP_NONE);
+		memcpy(buf, jump[1], flen);
+		CU_ASSERT_EQUAL(migdp_wire_parse(buf, flen, &cl, 0, &f), MIGDP_DROP_REPLAY);
+		memcpy(buf, jump[0], flen); /* never seen, far behind */
+		CU_ASSERT_EQUAL(migdp_wire_parse(buf, flen, &cl, 0, &f), MIGDP_DROP_REPLAY);
+	}
 	migdp_sec_free(tx);
 	migdp_sec_free(rx);
 }
@@ -355,7 +418,7 @@ test_handshake_mac(void)
 	CU_ASSERT(!migdp_hs_verify(&k, &f, nonce2));
 	CU_ASSERT(!migdp_hs_verify(&k, &f, NULL));
 	CU_ASSERT(!migdp_hs_verify(&(struct migdp_psk){0}, &f, nonce));
-	frame[MIGDP_L2_HDRS_LEN + 20] ^= 1; /* sec_flags: then the check again */
+	frame[MIGDP_L2_HDRS_LEN + 16] ^= 1; /* sec_flags: then the check again */
 	{
 		struct migdp_hdr *h = (struct migdp_hdr *)(frame + MIGDP_HDR_OFF);
 
