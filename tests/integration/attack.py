@@ -9,7 +9,7 @@ reaches the destination. Python standard library only: AF_PACKET raw
 sockets (a classic BPF filter keeps the migration's bulk traffic out of
 this process), struct, a table-driven CRC32C.
 
-  attack.py forge   --iface IF --duration S [--rate N] [--kinds data,abort,commit,hello]
+  attack.py forge   --iface IF --duration S [--rate N] [--kinds data,abort,commit,hello,hello_live,hello_old]
                     [--dst-ip 198.18.0.2] [--src-ip 198.18.0.1] [--ctl-port P]
                     [--gpa-base B] [--gpa-size BYTES] [--block-pages N] [--nchannels N]
                     [--vm NAME] [--version V] [--seq-span N] [--pattern BYTE]
@@ -815,17 +815,20 @@ class Forger:
             frame = build_frame(self.ctl_flow(L.session), T["commit"],
                                 commit_payload(flags, guest, bytes(32)),
                                 version=self.version(), tstamp=ts, auth=auth)
-        else:  # hello: a new session for --vm
-            session = random.getrandbits(64) or 1
-            if len(self.hello_sessions) < 16:
+        else:  # hello: a new session for --vm; hello_live: the running
+            # session's id (a refusal the source must not trust); hello_old:
+            # the same in version 3 (no authentication in that version)
+            session = L.session if kind != "hello" else (random.getrandbits(64) or 1)
+            if kind == "hello" and len(self.hello_sessions) < 16:
                 self.hello_sessions.append("0x%016x" % session)
             bp, nch = self.partition()
             nch = nch or max(len(L.chans), max(L.chans, default=0) + 1)
-            p = hello_payload(proto_version=self.version(), nchannels=nch,
+            ver = 3 if kind == "hello_old" else self.version()
+            p = hello_payload(proto_version=ver, nchannels=nch,
                               isn=random.getrandbits(32), block_pages=bp or 512,
                               vm=a.vm, regions=self.regions()[:MAX_REGIONS])
             frame = build_frame(self.ctl_flow(session), T["hello"], p,
-                                version=self.version(), tstamp=ts, auth=auth)
+                                version=ver, tstamp=ts, auth=auth)
         if send_frame(self.tx, frame, self.stats):
             self.sent[kind] += 1
 
@@ -1134,7 +1137,8 @@ def main(argv=None):
     f.add_argument("--duration", type=float, required=True,
                    help="seconds, learning included: injection starts at the first ACK")
     f.add_argument("--rate", type=rate, default=200.0, help="forged frames per second (all kinds)")
-    f.add_argument("--kinds", type=listof(["data", "abort", "commit", "hello"]),
+    f.add_argument("--kinds", type=listof(["data", "abort", "commit", "hello", "hello_live",
+                                           "hello_old"]),
                    default=["data", "abort", "commit", "hello"])
     f.add_argument("--dst-ip", default="198.18.0.2", help="the destination migdp")
     f.add_argument("--src-ip", default="198.18.0.1",
