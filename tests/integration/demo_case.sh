@@ -47,6 +47,8 @@ case $CASE in
 demo_memif)
 	"$DEMO" --mem 128M >"$OUT" 2>"$ERR"; RC=$?
 	expect_verified
+	# Authenticated by default (a key made for the run).
+	[ "$(field .security)" = AES-256-GMAC ] || fail "security: $(field .security)"
 	nothing_left "$(demo_tag)" "$huge"
 	[ "$(field '.rounds >= 2 and .downtime_ms > 0 and .guest_bytes > 0')" = true ] ||
 		fail "rounds $(field .rounds), downtime $(field .downtime_ms)" ;;
