@@ -68,4 +68,9 @@ int migdp_daemon_begin(int vm, uint32_t peer_ip, const char *key_file, int encry
 		       char *err, size_t errlen);
 void migdp_daemon_default_params(struct migdp_conv_params *p);
 
+/* daemon_rx.c */
+/** Queue 0 and the frames the workers handed over: each to its session.
+ * @return frames. */
+unsigned migdp_daemon_ctl_rx(void);
+
 #endif
