@@ -300,6 +300,11 @@ test_overrides(void)
 	set(&c, "nosuch.key=1", "unknown section (known: migdp migration port channels "
 	    "local peer fault codec security)");
 	set(&c, "codec.method=zstd:23", "out of range");
+	set(&c, "security.encrypt=maybe", "must be one of off, on");
+	set(&c, "security.encrypt=on", NULL);
+	CU_ASSERT_EQUAL(c.security.encrypt, 1);
+	set(&c, "security.key_file=/etc/migdp.key", NULL);
+	CU_ASSERT_STRING_EQUAL(c.security.key_file, "/etc/migdp.key");
 	set(&c, "codec.method=gzip", "codec.method=gzip");
 	set(&c, "port.nosuch=1", "unknown key (known in [port]: device mtu "
 	    "mbufs rx_desc tx_desc burst tx_zero_copy)");
