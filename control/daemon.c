@@ -323,12 +323,13 @@ on_session_event(const char *name, json_t *data)
 		json_decref(data);
 }
 
-/* Start migrating VM @p vm (index in D.vms) with @p peer_ip (0: the
- * configured peer), its key in @p key_file (NULL: [security] key_file),
- * @p encrypt 0 or 1 (-1: [security] encrypt). */
+/* Start migrating VM @p vm (index in D.vms; -1: a stream session named
+ * @p stream, its socket @p path) with @p peer_ip (0: the configured peer),
+ * its key in @p key_file (NULL: [security] key_file), @p encrypt 0 or 1
+ * (-1: [security] encrypt). */
 int
-migdp_daemon_begin(int vm, uint32_t peer_ip, const char *key_file, int encrypt,
-		   char *err, size_t errlen)
+migdp_daemon_begin(int vm, const char *stream, const char *path, uint32_t peer_ip,
+		   const char *key_file, int encrypt, char *err, size_t errlen)
 {
 	struct slot *sl = NULL;
 	struct migdp_ctx *ctx;
@@ -354,7 +355,7 @@ migdp_daemon_begin(int vm, uint32_t peer_ip, const char *key_file, int encrypt,
 	ctx = &sl->ctx;
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->port = D.port;
-	ctx->shim = D.vms[vm];
+	ctx->shim = vm >= 0 ? D.vms[vm] : NULL; /* none: a stream session */
 	ctx->workers = &D.ws;
 	snprintf(tag, sizeof(tag), "%c%u", D.cfg.role == MIGDP_ROLE_SOURCE ? 's' : 'd',
 		 (unsigned)(sl - D.slots));
@@ -377,6 +378,11 @@ migdp_daemon_begin(int vm, uint32_t peer_ip, const char *key_file, int encrypt,
 			ctx->chans[i]->loc.peer_ip = ctx->ctl_flow.dst_ip;
 	}
 	migdp_session_init(&sl->sess, ctx, &D.a.run);
+	if (vm < 0 && migdp_sess_stream_setup(&sl->sess, stream, path, err, errlen) < 0) {
+		migdp_session_fini(&sl->sess);
+		migdp_ctx_fini(ctx);
+		return -1;
+	}
 	if (D.params_set) {
 		sl->sess.params = D.params;
 		migdp_session_apply_params(&sl->sess);
@@ -418,7 +424,7 @@ session_finish(struct slot *sl)
 	D.ended[D.nended++] = migdp_session_status(&sl->sess);
 	D.last_rc = sl->sess.fsm.outcome_unknown ? 3 : sl->sess.rep.completed ? 0 : 1;
 	for (i = 0; i < MAX_VMS; i++)
-		if (D.vms[i] == sl->ctx.shim)
+		if (sl->ctx.shim != NULL && D.vms[i] == sl->ctx.shim)
 			vm = (int)i;
 	if (!sl->sess.leak) {
 		migdp_session_fini(&sl->sess);
@@ -502,8 +508,8 @@ serve(void)
 		if (signalled)
 			return D.a.daemon ? 0 : 1;
 		if (!D.a.daemon && migdp_daemon_vm_find(NULL) >= 0 && D.sessions == 0) {
-			if (migdp_daemon_begin(migdp_daemon_vm_find(NULL), 0, NULL, -1, err,
-					       sizeof(err)) < 0) {
+			if (migdp_daemon_begin(migdp_daemon_vm_find(NULL), NULL, NULL, 0, NULL, -1,
+					       err, sizeof(err)) < 0) {
 				MIGDP_LOG(ERR, "%s", err);
 				return 1;
 			}

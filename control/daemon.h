@@ -64,8 +64,8 @@ bool migdp_daemon_vm_busy(int vm);
  * the reason in @p err (none, not that VM, several running). */
 struct slot *migdp_daemon_slot_of(const char *vm, char *err, size_t errlen);
 unsigned migdp_daemon_active(void);
-int migdp_daemon_begin(int vm, uint32_t peer_ip, const char *key_file, int encrypt,
-		       char *err, size_t errlen);
+int migdp_daemon_begin(int vm, const char *stream, const char *path, uint32_t peer_ip,
+		       const char *key_file, int encrypt, char *err, size_t errlen);
 void migdp_daemon_default_params(struct migdp_conv_params *p);
 
 /* daemon_rx.c */

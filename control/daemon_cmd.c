@@ -102,12 +102,15 @@ cmd_query_sessions(void *arg, json_t *args, char *err, size_t errlen)
 			 "served", (int)D.sessions, "max_sessions", (int)D.cfg.sessions);
 }
 
-/* migrate / migrate-incoming: a session for a connected VM. */
+/* migrate / migrate-incoming: a session for a connected VM; with
+ * @p stream, migrate-stream / migrate-stream-incoming: a stream session
+ * named "name" on the Unix socket "socket" (docs/qemu.md). */
 static json_t *
-start_cmd(json_t *args, enum migdp_role role, char *err, size_t errlen)
+start_cmd(json_t *args, enum migdp_role role, bool stream, char *err, size_t errlen)
 {
 	const char *vm = arg_str(args, "vm"), *peer = arg_str(args, "peer");
 	const char *key = arg_str(args, "key-file");
+	const char *name = arg_str(args, "name"), *path = arg_str(args, "socket");
 	json_t *enc = json_object_get(args, "encrypt");
 	struct in_addr ip = {0};
 	char names[256];
@@ -115,7 +118,15 @@ start_cmd(json_t *args, enum migdp_role role, char *err, size_t errlen)
 
 	if (D.cfg.role != role) {
 		snprintf(err, errlen, "this migdp is a %s: use %s", migdp_role_name(D.cfg.role),
-			 D.cfg.role == MIGDP_ROLE_SOURCE ? "migrate" : "migrate-incoming");
+			 D.cfg.role == MIGDP_ROLE_SOURCE ?
+			 (stream ? "migrate-stream" : "migrate") :
+			 (stream ? "migrate-stream-incoming" : "migrate-incoming"));
+		return NULL;
+	}
+	if (stream && (name == NULL || name[0] == '\0' || strlen(name) >= MIGDP_VM_NAME_LEN ||
+		       path == NULL || path[0] == '\0')) {
+		snprintf(err, errlen, "'name' (1 to %u characters) and 'socket' (a path) are "
+			 "needed", MIGDP_VM_NAME_LEN - 1);
 		return NULL;
 	}
 	if ((json_object_get(args, "vm") != NULL && vm == NULL) ||
@@ -133,6 +144,18 @@ start_cmd(json_t *args, enum migdp_role role, char *err, size_t errlen)
 		snprintf(err, errlen, "'peer' is not an IPv4 address: '%s'", peer);
 		return NULL;
 	}
+	if (stream) {
+		if (migdp_daemon_slot_of(name, err, errlen) != NULL || migdp_daemon_vm_find(name) >= 0) {
+			snprintf(err, errlen, "'%s' is migrating or a connected VM's name already",
+				 name);
+			return NULL;
+		}
+		if (migdp_daemon_begin(-1, name, path, ip.s_addr, key,
+				       enc == NULL ? -1 : json_is_true(enc), err, errlen) < 0)
+			return NULL;
+		return json_pack("{s:s, s:s, s:s}", "name", name, "socket", path,
+				 "state", "handshake");
+	}
 	i = migdp_daemon_vm_find(vm);
 	if (i < 0) {
 		migdp_daemon_vm_names(names, sizeof(names));
@@ -144,7 +167,7 @@ start_cmd(json_t *args, enum migdp_role role, char *err, size_t errlen)
 		snprintf(err, errlen, "VM '%s' is migrating already", migshim_session_name(D.vms[i]));
 		return NULL;
 	}
-	if (migdp_daemon_begin(i, ip.s_addr, key, enc == NULL ? -1 : json_is_true(enc),
+	if (migdp_daemon_begin(i, NULL, NULL, ip.s_addr, key, enc == NULL ? -1 : json_is_true(enc),
 			       err, errlen) < 0)
 		return NULL;
 	return json_pack("{s:s, s:s}", "vm", migshim_session_name(D.vms[i]), "state", "handshake");
@@ -154,14 +177,28 @@ static json_t *
 cmd_migrate(void *arg, json_t *args, char *err, size_t errlen)
 {
 	RTE_SET_USED(arg);
-	return start_cmd(args, MIGDP_ROLE_SOURCE, err, errlen);
+	return start_cmd(args, MIGDP_ROLE_SOURCE, false, err, errlen);
+}
+
+static json_t *
+cmd_migrate_stream(void *arg, json_t *args, char *err, size_t errlen)
+{
+	RTE_SET_USED(arg);
+	return start_cmd(args, MIGDP_ROLE_SOURCE, true, err, errlen);
+}
+
+static json_t *
+cmd_stream_incoming(void *arg, json_t *args, char *err, size_t errlen)
+{
+	RTE_SET_USED(arg);
+	return start_cmd(args, MIGDP_ROLE_DESTINATION, true, err, errlen);
 }
 
 static json_t *
 cmd_incoming(void *arg, json_t *args, char *err, size_t errlen)
 {
 	RTE_SET_USED(arg);
-	return start_cmd(args, MIGDP_ROLE_DESTINATION, err, errlen);
+	return start_cmd(args, MIGDP_ROLE_DESTINATION, false, err, errlen);
 }
 
 static json_t *
@@ -243,6 +280,11 @@ const struct migdp_ctl_command migdp_daemon_commands[] = {
 	{"query-sessions", cmd_query_sessions, "sessions, running and ended, and connected VMs"},
 	{"migrate", cmd_migrate, "source: migrate a connected VM {vm, peer: IPv4}"},
 	{"migrate-incoming", cmd_incoming, "destination: receive a connected VM {vm}"},
+	{"migrate-stream", cmd_migrate_stream, "source: carry a hypervisor's own migration "
+	 "streams (QEMU migrate unix:SOCKET) {name, socket, peer: IPv4, key-file, encrypt}"},
+	{"migrate-stream-incoming", cmd_stream_incoming, "destination: deliver them to the "
+	 "hypervisor's incoming socket (QEMU migrate-incoming unix:SOCKET) {name, socket, "
+	 "key-file, encrypt}"},
 	{"migrate-cancel", cmd_cancel, "cancel a running migration {vm}"},
 	{"migrate-set-parameters", cmd_set_parameters, "{vm, downtime-limit, max-bandwidth, "
 	 "max-rounds, auto-converge, throttle-initial, throttle-step, throttle-max}"},

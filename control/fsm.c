@@ -33,6 +33,12 @@ static const struct cell table[MIGDP_ST_MAX][MIGDP_EV_MAX] = {
 	},
 	[MIGDP_ST_HANDSHAKE] = {
 		[MIGDP_EV_ACCEPTED] = L(PRECOPY),
+		[MIGDP_EV_STREAM_ACCEPTED] = L(STREAMING),
+		ENDS,
+	},
+	[MIGDP_ST_STREAMING] = {
+		/* Every connection closed both ways, every byte acknowledged. */
+		[MIGDP_EV_STREAMS_CLOSED] = L(COMPLETED),
 		ENDS,
 	},
 	[MIGDP_ST_PRECOPY] = {

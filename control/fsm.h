@@ -17,6 +17,9 @@
  *   destination: setup -start-> handshake -accepted-> precopy
  *                (-round-drained->)* -commit-request-> commit -go->
  *                commit (go) -confirmed-> completed
+ *   stream sessions (both roles: a hypervisor's own migration streams,
+ *   docs/qemu.md): setup -start-> handshake -stream-accepted-> streaming
+ *                -streams-closed-> completed
  * Before go, cancel and fail end the session from any non-terminal state.
  * After go, cancel is refused and fail ends it "completed": at the source
  * with outcome_unknown (the VM is handed over, unconfirmed), at the
@@ -38,6 +41,7 @@
 	_(PRECOPY, "precopy") \
 	_(SWITCHOVER, "switchover") \
 	_(DEVICE_STATE, "device-state") \
+	_(STREAMING, "streaming") \
 	_(COMMIT, "commit") \
 	_(COMPLETED, "completed") \
 	_(CANCELLED, "cancelled") \
@@ -61,7 +65,9 @@ enum migdp_state {
 	_(CONFIRMED, "confirmed") \
 	_(CANCEL, "cancel") \
 	_(FAIL, "fail") \
-	_(DISCARDED, "discarded")
+	_(DISCARDED, "discarded") \
+	_(STREAM_ACCEPTED, "stream-accepted") \
+	_(STREAMS_CLOSED, "streams-closed")
 
 enum migdp_event {
 #define _(n, s) MIGDP_EV_##n,

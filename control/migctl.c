@@ -37,6 +37,12 @@ static const char usage_text[] =
 	"  watch [VM]           follow the migration until it ends\n"
 	"  migrate VM PEER      migrate VM to PEER (on the source)\n"
 	"  incoming VM          receive VM (on the destination)\n"
+	"  stream NAME PEER SOCKET\n"
+	"                       carry a hypervisor's own migration to PEER: QEMU\n"
+	"                       migrates to unix:SOCKET (on the source)\n"
+	"  stream-incoming NAME SOCKET\n"
+	"                       deliver it to QEMU's migrate-incoming unix:SOCKET\n"
+	"                       (on the destination)\n"
 	"  cancel [VM]          cancel the migration\n"
 	"  set KEY=VALUE...     set migration parameters (values sent as strings)\n"
 	"  sessions             list the sessions\n"
@@ -591,7 +597,8 @@ check_args(const char *cmd, int argc, char **argv)
 		int min, max;
 	} table[] = {
 		{"status", 0, 1}, {"watch", 0, 1}, {"migrate", 2, 2},
-		{"incoming", 1, 1}, {"cancel", 0, 1}, {"set", 1, 1 << 20},
+		{"incoming", 1, 1}, {"stream", 3, 3}, {"stream-incoming", 2, 2},
+		{"cancel", 0, 1}, {"set", 1, 1 << 20},
 		{"sessions", 0, 0}, {"raw", 1, 1},
 	};
 	unsigned i;
@@ -619,6 +626,12 @@ dispatch(struct conn *c, const char *cmd, int argc, char **argv)
 	if (strcmp(cmd, "migrate") == 0)
 		return run_simple(c, "migrate", json_pack("{s:s,s:s}", "vm", argv[0],
 							  "peer", argv[1]));
+	if (strcmp(cmd, "stream") == 0)
+		return run_simple(c, "migrate-stream", json_pack("{s:s,s:s,s:s}", "name", argv[0],
+								 "peer", argv[1], "socket", argv[2]));
+	if (strcmp(cmd, "stream-incoming") == 0)
+		return run_simple(c, "migrate-stream-incoming",
+				  json_pack("{s:s,s:s}", "name", argv[0], "socket", argv[1]));
 	if (strcmp(cmd, "incoming") == 0)
 		return run_simple(c, "migrate-incoming", vm_args(argc, argv));
 	if (strcmp(cmd, "cancel") == 0)

@@ -323,6 +323,8 @@ migdp_sess_hv_event(struct migdp_session *s, uint32_t type, uint32_t value,
 {
 	struct migshim_event ev = {.type = type, .value = value, .arg = arg};
 
+	if (s->ctx->shim == NULL) /* a stream session: the hypervisor has its own */
+		return;
 	if (reason != NULL)
 		snprintf(ev.reason, sizeof(ev.reason), "%.*s", (int)sizeof(ev.reason) - 1,
 			 reason);
@@ -399,9 +401,12 @@ migdp_session_init(struct migdp_session *s, struct migdp_ctx *ctx,
 	s->ctx = ctx;
 	s->o = o;
 	s->source = cfg->role == MIGDP_ROLE_SOURCE;
-	snprintf(s->vm, sizeof(s->vm), "%s", migshim_session_name(ctx->shim)[0] ?
-		 migshim_session_name(ctx->shim) : "vm");
-	for (i = 0; migshim_session_region(ctx->shim, i, &ri) == 0; i++) {
+	s->listen_fd = -1;
+	for (i = 0; i < MIGDP_MAX_CHANNELS; i++)
+		s->conn_fd[i] = -1;
+	snprintf(s->vm, sizeof(s->vm), "%s", ctx->shim == NULL ? "stream" :
+		 migshim_session_name(ctx->shim)[0] ? migshim_session_name(ctx->shim) : "vm");
+	for (i = 0; ctx->shim != NULL && migshim_session_region(ctx->shim, i, &ri) == 0; i++) {
 		int mixed;
 
 		s->region_node[i] = migdp_numa_node_of(ri.hva, ri.size, &mixed);
@@ -546,6 +551,8 @@ end(struct migdp_session *s)
 		MIGDP_LOG(CRIT, "session %s: the NIC holds zero-copy frames", s->vm);
 		s->leak = true;
 	}
+	if (s->stream && !s->leak)
+		migdp_sess_stream_close(s);
 	for (i = 0; i < s->ctx->nch; i++) { /* the lcores have stopped */
 		migdp_codec_ctx_set_dict(s->ctx->chans[i]->codec, NULL);
 		s->ctx->chans[i]->dict_in_use = NULL;

@@ -145,6 +145,15 @@ struct migdp_session {
 	bool peer_confirmed;         /* source: the destination keyed too */
 	uint8_t keyed_nonce[MIGDP_NONCE_LEN]; /* source: ACCEPT nonce keyed */
 	uint32_t hello_ip;           /* destination: where the HELLO came from */
+	/* Stream sessions (session_stream.c): the Unix socket the source's
+	 * hypervisor connects to, or the destination hypervisor's incoming
+	 * one; a connection per channel, in the order they came. */
+	bool stream;
+	char stream_path[108];
+	int listen_fd;               /* source: -1 when none */
+	int conn_fd[MIGDP_MAX_CHANNELS]; /* -1 until accepted / connected */
+	unsigned nconn;
+	uint64_t closed_ns;          /* every connection closed both ways since */
 	unsigned auth_refusals;      /* handshake frames refused for their MAC */
 	char auth_note[112];         /* the last such refusal */
 	uint64_t refused_ns;
@@ -196,6 +205,16 @@ void migdp_session_input(struct migdp_session *s, struct rte_mbuf *m);
  * gets its frames. @return frames handled. */
 extern unsigned (*migdp_session_rx_hook)(void);
 
+/** Make @p s (initialised on a context without a shim) a stream session
+ * named @p name: at the source, listen on @p path for the hypervisor's
+ * connections; at the destination, connect to @p path once the source's
+ * streams come. @return 0, or -1 with the reason in @p err. */
+int migdp_sess_stream_setup(struct migdp_session *s, const char *name, const char *path,
+			    char *err, size_t errlen);
+/** The stream session's connections closed and its socket removed (its
+ * channels no longer run). */
+void migdp_sess_stream_close(struct migdp_session *s);
+
 /** query-migrate: the session as JSON (new reference). */
 json_t *migdp_session_status(const struct migdp_session *s);
 /** The final report (one JSON object, the last line of migdp's stdout). */
@@ -238,5 +257,9 @@ int migdp_sess_send_dict(struct migdp_session *s);
 void migdp_sess_dict_input(struct migdp_session *s, const struct migdp_dict_msg *m);
 bool migdp_sess_src_step(struct migdp_session *s, uint64_t now);
 bool migdp_sess_dst_step(struct migdp_session *s, uint64_t now);
+/* session_stream.c */
+void migdp_sess_stream_accepted(struct migdp_session *s);
+void migdp_sess_stream_step(struct migdp_session *s, uint64_t now);
+json_t *migdp_sess_stream_status(const struct migdp_session *s);
 
 #endif

@@ -37,6 +37,16 @@ check_hello(const struct migdp_session *s, const struct migdp_hello *h,
 	if (h->page_size != MIGDP_PAGE_SIZE)
 		return "page size mismatch";
 	*why = MIGDP_R_LAYOUT;
+	if ((h->kind == MIGDP_HELLO_STREAM) != s->stream)
+		return s->stream ? "the source sends guest pages; this is a stream session" :
+				   "the source sends a stream; this is a guest-page session";
+	*why = MIGDP_R_CHANNELS;
+	if (s->stream && h->nchannels != s->ctx->nch)
+		return "channel count mismatch";
+	if (s->stream)
+		return h->nregions == 0 && h->block_pages == 0 ? NULL :
+			"a stream HELLO with guest memory regions";
+	*why = MIGDP_R_LAYOUT;
 	if (h->block_pages == 0)
 		return "no partition block in HELLO";
 	*why = MIGDP_R_CHANNELS;
@@ -171,8 +181,8 @@ commit:
 	for (i = 0; i < ctx->nch; i++)
 		ctx->chans[i]->loc.peer_ip = s->hello_ip;
 	ctx->isn = s->hello.u.hello.isn;
-	ctx->block_shift = (unsigned)__builtin_ctz(s->hello.u.hello.block_pages) +
-			   MIGDP_PAGE_SHIFT;
+	ctx->block_shift = s->stream ? 0 :
+		(unsigned)__builtin_ctz(s->hello.u.hello.block_pages) + MIGDP_PAGE_SHIFT;
 	ctx->ctl_loc.session = ctx->ctl_flow.session;
 	for (i = 0; i < ctx->nch; i++) {
 		struct migdp_chan *c = ctx->chans[i];
@@ -180,7 +190,10 @@ commit:
 
 		c->flow.session = c->loc.session = ctx->ctl_flow.session;
 		rte_ether_addr_copy(&s->hello_mac, &c->flow.dst_mac);
-		migdp_rx_init(c->rx, &rp, ctx->isn);
+		if (s->stream) /* both ways start at the HELLO's sequence */
+			migdp_stream_chan_reset(c, ctx->isn);
+		else
+			migdp_rx_init(c->rx, &rp, ctx->isn);
 	}
 	/* What came before the HELLO we take is nobody's. */
 	s->got_abort = s->got_commit = s->got_reject = false;
@@ -190,7 +203,10 @@ commit:
 		return;
 	send_accept(s);
 	s->t_data = migdp_now_ns();
-	migdp_sess_event(s, MIGDP_EV_ACCEPTED, "the source's memory layout matches");
+	if (s->stream)
+		migdp_sess_event(s, MIGDP_EV_STREAM_ACCEPTED, "the source's streams come");
+	else
+		migdp_sess_event(s, MIGDP_EV_ACCEPTED, "the source's memory layout matches");
 }
 
 static void
@@ -289,6 +305,10 @@ migdp_sess_dst_step(struct migdp_session *s, uint64_t now)
 	if (s->got_hello) { /* our ACCEPT was lost */
 		s->got_hello = false;
 		send_accept(s);
+	}
+	if (s->fsm.state == MIGDP_ST_STREAMING) {
+		migdp_sess_stream_step(s, now);
+		return true;
 	}
 	if (!s->resumed && migdp_sess_peer_dead(s, now)) {
 		migdp_sess_fail(s, "source silent for more than peer_timeout_ms");

@@ -111,7 +111,7 @@ numa_json(const struct migdp_session *s)
 	json_t *regions = json_array();
 	unsigned i;
 
-	for (i = 0; migshim_session_region(s->ctx->shim, i, &ri) == 0; i++)
+	for (i = 0; s->ctx->shim != NULL && migshim_session_region(s->ctx->shim, i, &ri) == 0; i++)
 		json_array_append_new(regions, json_pack("{s:I, s:I, s:i, s:b, s:b}",
 			"gpa", (json_int_t)ri.gpa, "size", (json_int_t)ri.size,
 			"node", s->region_node[i], "spans_nodes", s->region_mixed[i],
@@ -158,6 +158,9 @@ migdp_session_status(const struct migdp_session *s)
 	json_object_set_new(o, "downtime_ms", downtime >= 0 ? json_real(downtime) : json_null());
 	json_object_set_new(o, "downtime", parts);
 	json_object_set_new(o, "parameters", params_json(&s->params));
+	json_object_set_new(o, "kind", json_string(s->stream ? "stream" : "pages"));
+	if (s->stream)
+		json_object_set_new(o, "stream", migdp_sess_stream_status(s));
 	json_object_set_new(o, "security", migdp_sess_sec_status(s));
 	json_object_set_new(o, "numa", numa_json(s));
 	json_object_set_new(o, "rounds", rounds_json(s));

@@ -65,13 +65,14 @@ send_hello(struct migdp_session *s)
 	hello.u.hello.nchannels = ctx->nch;
 	hello.u.hello.page_size = MIGDP_PAGE_SIZE;
 	hello.u.hello.isn = ctx->isn;
-	hello.u.hello.block_pages = migshim_session_block_pages(ctx->shim);
+	hello.u.hello.kind = s->stream ? MIGDP_HELLO_STREAM : MIGDP_HELLO_PAGES;
+	hello.u.hello.block_pages = s->stream ? 0 : migshim_session_block_pages(ctx->shim);
 	if (ctx->psk.len != 0 && hello.version == 0) {
 		hello.u.hello.sec_flags = MIGDP_SEC_AUTH | (ctx->encrypt ? MIGDP_SEC_ENCRYPT : 0);
 		memcpy(hello.u.hello.nonce, ctx->nonce_s, MIGDP_NONCE_LEN);
 	}
 	snprintf(hello.u.hello.vm, sizeof(hello.u.hello.vm), "%s", s->vm);
-	for (i = 0; migshim_session_region(ctx->shim, i, &ri) == 0; i++) {
+	for (i = 0; !s->stream && migshim_session_region(ctx->shim, i, &ri) == 0; i++) {
 		hello.u.hello.regions[i].gpa = ri.gpa;
 		hello.u.hello.regions[i].size = ri.size;
 	}
@@ -177,6 +178,10 @@ handshake(struct migdp_session *s, uint64_t now)
 	MIGDP_LOG(INFO, "session %016llx accepted: %u channels, window %u, MTU %u",
 		  (unsigned long long)s->ctx->ctl_flow.session, s->ctx->nch,
 		  s->ctx->chans[0]->tx->p.window, s->ctx->chans[0]->flow.mtu);
+	if (s->stream) {
+		migdp_sess_stream_accepted(s);
+		return true;
+	}
 	/* The dictionary, if any, before the first page that uses it. */
 	if (cfg->codec_dict && cfg->codec.method != MIGDP_CODEC_RAW &&
 	    migdp_sess_send_dict(s) < 0)
@@ -467,6 +472,9 @@ migdp_sess_src_step(struct migdp_session *s, uint64_t now)
 		break;
 	case MIGDP_ST_COMMIT:
 		commit(s, now);
+		break;
+	case MIGDP_ST_STREAMING:
+		migdp_sess_stream_step(s, now);
 		break;
 	default:
 		return false;

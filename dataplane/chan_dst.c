@@ -48,6 +48,10 @@ verify(struct migdp_chan *c, const struct migdp_frame *f, struct vrec *v)
 		const struct migdp_rec *r = &v[n].r;
 		uint64_t len = (uint64_t)r->npages << MIGDP_PAGE_SHIFT;
 
+		if (r->type == MIGDP_REC_STREAM) { /* a stream session's */
+			c->st.drops[MIGDP_DROP_REC_TYPE]++;
+			return -1;
+		}
 		v[n].dst = migshim_session_gpa_to_hva(c->ctx->shim, r->gpa, len);
 		if (v[n].dst == NULL) {
 			c->st.drops[MIGDP_DROP_REC_OUTSIDE]++;

@@ -462,8 +462,8 @@ send_new(struct migdp_chan *c, uint64_t now)
 /* With timeouts doubling up to 2 s, some 30 s of refusals. */
 #define MIGDP_MAX_RESENDS 20
 
-static unsigned
-retransmit(struct migdp_chan *c, uint64_t now)
+unsigned
+migdp_chan_retransmit(struct migdp_chan *c, uint64_t now)
 {
 	struct rte_mbuf *pkts[MIGDP_BURST_ROOM];
 	uint32_t seqs[MIGDP_BURST];
@@ -561,15 +561,13 @@ publish_drained(struct migdp_chan *c)
 		atomic_store_explicit(&c->round_drained, marked, memory_order_release);
 }
 
-/* Losses first, then new pages; after the final round, FIN until echoed
- * and everything acknowledged. */
-static unsigned
-src_tick(struct migdp_chan *c, uint64_t now)
+/* The pacer's rate for this loop: what the path delivers (congestion
+ * control) or the configured rate, under the session's own limit
+ * (max-bandwidth), this channel's share. Shared by stream channels. */
+void
+migdp_chan_src_pace(struct migdp_chan *c, uint64_t now)
 {
 	const struct migdp_cc *cc = migdp_tx_cc(c->tx);
-	unsigned work;
-
-	/* The session's own limit (max-bandwidth), this channel's share. */
 	uint64_t total = atomic_load_explicit(&c->ctx->rate_limit_bps, memory_order_relaxed);
 	uint64_t limit = total == 0 ? 0 : RTE_MAX(total / c->ctx->nch, (uint64_t)1);
 
@@ -586,37 +584,57 @@ src_tick(struct migdp_chan *c, uint64_t now)
 				     RTE_MIN(base, limit), now);
 		c->limit_applied = limit;
 	}
-	work = retransmit(c, now) + send_new(c, now);
-	if (now - c->link_ns >= 1000000) { /* the chooser's view of the link */
-		if (cc != NULL) {
-			/* The session's discovered rate (what the peer
-			 * acknowledged per 100 ms, all channels: see
-			 * migdp_sess_rate_sample() in control/session.c), this channel's share;
-			 * unknown (raw, which lets the rate show) until the
-			 * first window. Not the channel's own btlbw: a max over
-			 * its own samples, it caught the bursts a shaper lets
-			 * through and, with channels sharing a path, their
-			 * moments alone on it (3x a 1 Gb/s tbf seen). */
-			uint64_t bps = atomic_load_explicit(&c->ctx->discovered_bps,
-							    memory_order_relaxed);
+}
 
-			/* ...and only while the path holds this channel back
-			 * (window or pacing, within the last 500 ms): a channel
-			 * busy compressing measures itself, so the path then
-			 * counts as unknown and the chooser tries raw again
-			 * (which shows a fast path for what it is). */
-			if (c->saturated)
-				c->path_bound_ns = now;
-			migdp_adapt_set_link(&c->adapt, now - c->path_bound_ns < 500000000ull ?
-					     bps / 8 / c->ctx->nch : 0);
-		} else {
-			migdp_adapt_link(&c->adapt, now - c->link_ns,
-					 c->st.tx_bytes - c->link_bytes, c->saturated);
-		}
-		c->link_ns = now;
-		c->link_bytes = c->st.tx_bytes;
-		c->saturated = false;
+/* Every millisecond, the codec chooser's view of the link. Shared by
+ * stream channels. */
+void
+migdp_chan_src_link(struct migdp_chan *c, uint64_t now)
+{
+	const struct migdp_cc *cc = migdp_tx_cc(c->tx);
+
+	if (now - c->link_ns < 1000000)
+		return;
+	if (cc != NULL) {
+		/* The session's discovered rate (what the peer
+		 * acknowledged per 100 ms, all channels: see
+		 * migdp_sess_rate_sample() in control/session.c), this channel's share;
+		 * unknown (raw, which lets the rate show) until the
+		 * first window. Not the channel's own btlbw: a max over
+		 * its own samples, it caught the bursts a shaper lets
+		 * through and, with channels sharing a path, their
+		 * moments alone on it (3x a 1 Gb/s tbf seen). */
+		uint64_t bps = atomic_load_explicit(&c->ctx->discovered_bps,
+						    memory_order_relaxed);
+
+		/* ...and only while the path holds this channel back
+		 * (window or pacing, within the last 500 ms): a channel
+		 * busy compressing measures itself, so the path then
+		 * counts as unknown and the chooser tries raw again
+		 * (which shows a fast path for what it is). */
+		if (c->saturated)
+			c->path_bound_ns = now;
+		migdp_adapt_set_link(&c->adapt, now - c->path_bound_ns < 500000000ull ?
+				     bps / 8 / c->ctx->nch : 0);
+	} else {
+		migdp_adapt_link(&c->adapt, now - c->link_ns,
+				 c->st.tx_bytes - c->link_bytes, c->saturated);
 	}
+	c->link_ns = now;
+	c->link_bytes = c->st.tx_bytes;
+	c->saturated = false;
+}
+
+/* Losses first, then new pages; after the final round, FIN until echoed
+ * and everything acknowledged. */
+static unsigned
+src_tick(struct migdp_chan *c, uint64_t now)
+{
+	unsigned work;
+
+	migdp_chan_src_pace(c, now);
+	work = migdp_chan_retransmit(c, now) + send_new(c, now);
+	migdp_chan_src_link(c, now);
 
 	publish_drained(c);
 	if (!c->final_seen || !nothing_in_hand(c))

@@ -210,15 +210,16 @@ migdp_ctx_init(struct migdp_ctx *ctx, const struct migdp_config *cfg,
 	ctx->ctl_loc.session = cfg->role == MIGDP_ROLE_SOURCE ? cfg->session_id : 0;
 	/* One digest value (and at a destination one version) per page. */
 	ctx->npages = 0;
-	for (i = 0; migshim_session_region(ctx->shim, i, &ri) == 0; i++) {
+	for (i = 0; ctx->shim != NULL && migshim_session_region(ctx->shim, i, &ri) == 0; i++) {
 		ctx->spans[i] = (struct migdp_page_span){.gpa = ri.gpa,
 			.end = ri.gpa + ri.size, .first = ctx->npages};
 		ctx->npages += ri.size >> MIGDP_PAGE_SHIFT;
 	}
 	ctx->nregions = i;
-	ctx->pval = rte_zmalloc("migdp_pval", ctx->npages * sizeof(uint64_t),
+	ctx->stream = ctx->shim == NULL; /* bytes, no pages */
+	ctx->pval = rte_zmalloc("migdp_pval", RTE_MAX(ctx->npages, (uint64_t)1) * sizeof(uint64_t),
 				RTE_CACHE_LINE_SIZE);
-	if (cfg->role == MIGDP_ROLE_DESTINATION) {
+	if (cfg->role == MIGDP_ROLE_DESTINATION && !ctx->stream) {
 		ctx->vt = rte_zmalloc("migdp_vt", migdp_vtab_memsize(ctx->npages),
 				      RTE_CACHE_LINE_SIZE);
 		if (ctx->vt == NULL || migdp_vtab_init(ctx->vt, ctx->npages) == NULL)
@@ -324,7 +325,7 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 	if (c->arena == NULL || c->codec == NULL || c->carry_buf == NULL ||
 	    c->zs_buf[0] == NULL)
 		goto err;
-	if (cfg->role == MIGDP_ROLE_SOURCE) {
+	if (cfg->role == MIGDP_ROLE_SOURCE || ctx->stream) {
 		/* RTO floor of 10 ms: on a shared machine an lcore may be
 		 * descheduled for milliseconds, and every early timeout is a
 		 * spurious resend (measured: thousands per GiB at 1 ms). */
@@ -352,7 +353,8 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 		if (migdp_adapt_init(&c->adapt, &(struct migdp_adapt_params){
 			.link_bytes_per_s = migdp_config_channel_bps(cfg) / 8}) < 0)
 			goto err;
-	} else {
+	}
+	if (cfg->role == MIGDP_ROLE_DESTINATION || ctx->stream) {
 		struct migdp_rx_params rp = {.window = window};
 		/* Streams of compressed pages being reassembled: one slot per
 		 * first-fragment sequence in reach (window + the fragments of
@@ -366,10 +368,12 @@ migdp_chan_create(struct migdp_ctx *ctx, uint16_t id,
 		c->rx = rte_zmalloc_socket("migdp_rx", migdp_rx_memsize(&rp),
 					   RTE_CACHE_LINE_SIZE, socket);
 		c->vt = ctx->vt;
-		if (c->rx == NULL || c->vt == NULL ||
+		if (c->rx == NULL || (c->vt == NULL && !ctx->stream) ||
 		    migdp_rx_init(c->rx, &rp, ctx->isn) == NULL)
 			goto err;
 	}
+	if (ctx->stream && migdp_stream_chan_init(c) < 0)
+		goto err;
 	return c;
 err:
 	MIGDP_LOG(ERR, "cannot set up channel %u", id);
@@ -399,6 +403,7 @@ migdp_chan_free(struct migdp_chan *c)
 	if (c == NULL)
 		return;
 	migdp_chan_release_kept(c);
+	migdp_stream_chan_fini(c);
 	if (c->inbox != NULL) {
 		while (rte_ring_dequeue(c->inbox, (void **)&m) == 0)
 			rte_pktmbuf_free(m);

@@ -25,6 +25,7 @@
 #include "port.h"
 #include "transport.h"
 #include "sec.h"
+#include "stream.h"
 #include "wire.h"
 
 #define MIGDP_BURST 32
@@ -67,6 +68,8 @@ struct migdp_zslot {
 struct migdp_chan {
 	/* Set at start. */
 	struct migdp_ctx *ctx;
+	const struct migdp_chan_role *role; /* stream channels; NULL: the process's */
+	struct migdp_stream *sc;     /* stream sessions (stream.h); NULL */
 	uint16_t id;
 	uint16_t queue;              /* = 1 + id */
 	unsigned lcore;
@@ -159,7 +162,8 @@ struct migdp_ctx {
 	char tag[16];                 /* names its rings, unique per process */
 	struct migdp_workers *workers; /* the lcores that serve its channels */
 	struct migdp_port port;
-	struct migshim_session *shim;
+	struct migshim_session *shim; /* NULL: a stream session (stream.h) */
+	bool stream;
 	uint16_t nch;
 	uint16_t base_port;           /* control: base; channel i: base + 1 + i */
 	uint16_t peer_base_port;      /* the same numbering at the peer */
@@ -307,6 +311,16 @@ unsigned migdp_chan_poll(struct migdp_chan *c, const struct migdp_chan_role *rol
 /** What each role does, for migdp_chan_loop() and migdp_chan_poll(). */
 extern const struct migdp_chan_role migdp_chan_src_role;
 extern const struct migdp_chan_role migdp_chan_dst_role;
+/** Both roles of a stream session (chan_stream.c). */
+extern const struct migdp_chan_role migdp_chan_stream_role;
+
+/** Sending channels (chan_src.c, also for stream channels): the pacer's
+ * rate for this loop; resends of what the transport says is lost (a
+ * private copy with a fresh timestamp), returning frames sent; the codec
+ * chooser's view of the link, every millisecond. */
+void migdp_chan_src_pace(struct migdp_chan *c, uint64_t now);
+unsigned migdp_chan_retransmit(struct migdp_chan *c, uint64_t now);
+void migdp_chan_src_link(struct migdp_chan *c, uint64_t now);
 
 /** Channel lcore entry points (rte_eal_remote_launch). */
 int migdp_chan_src_main(void *chan);

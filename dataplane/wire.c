@@ -67,6 +67,21 @@ rec_check(const struct migdp_rec *r)
 {
 	bool whole = r->frag_off == 0 && r->ver_delta == 0;
 
+	if (r->type == MIGDP_REC_STREAM) { /* bytes at a stream offset */
+		if (r->flags & ~MIGDP_STREAM_F_ALL)
+			return MIGDP_DROP_REC_FIELD;
+		if (r->npages > MIGDP_STREAM_MAX_PLAIN ||
+		    (!(r->flags & MIGDP_STREAM_F_ZSTD) ? r->len != r->npages :
+		     r->len == 0 || r->npages == 0))
+			return MIGDP_DROP_REC_LEN;
+		if (!whole || ((r->flags & MIGDP_STREAM_F_RST) && r->npages != 0) ||
+		    (r->npages == 0 && !(r->flags & (MIGDP_STREAM_F_EOF | MIGDP_STREAM_F_RST))) ||
+		    r->gpa + r->npages < r->gpa)
+			return MIGDP_DROP_REC_FIELD;
+		return MIGDP_DROP_NONE;
+	}
+	if (r->flags != 0)
+		return MIGDP_DROP_REC_FIELD;
 	if (r->gpa & (MIGDP_PAGE_SIZE - 1))
 		return MIGDP_DROP_REC_GPA;
 	switch (r->type) {
@@ -188,6 +203,7 @@ rec_encode(uint8_t *p, const struct migdp_rec *r)
 	struct migdp_rec_hdr h = {
 		.gpa = rte_cpu_to_be_64(r->gpa),
 		.type = r->type,
+		.flags = r->flags,
 		.len = rte_cpu_to_be_16(r->len),
 		.crc = rte_cpu_to_be_32(r->crc),
 		.npages = rte_cpu_to_be_32(r->npages),
@@ -233,6 +249,7 @@ migdp_rec_iter_next(struct migdp_rec_iter *it, struct migdp_rec *r)
 	memcpy(&h, it->tab, sizeof(h));
 	r->gpa = rte_be_to_cpu_64(h.gpa);
 	r->type = h.type;
+	r->flags = h.flags;
 	r->len = rte_be_to_cpu_16(h.len);
 	r->crc = rte_be_to_cpu_32(h.crc);
 	r->npages = rte_be_to_cpu_32(h.npages);
@@ -241,8 +258,6 @@ migdp_rec_iter_next(struct migdp_rec_iter *it, struct migdp_rec *r)
 	r->data = r->len ? it->data : NULL;
 	if (r->len > it->data_left)
 		it->drop = MIGDP_DROP_REC_LEN;
-	else if (h.flags != 0)
-		it->drop = MIGDP_DROP_REC_FIELD;
 	else
 		it->drop = rec_check(r);
 	if (it->drop != MIGDP_DROP_NONE)

@@ -200,8 +200,22 @@ enum migdp_rec_type {
 				 * pages compressed as one zstd frame */
 	MIGDP_REC_ZSTD_FRAG = 5, /**< part of one compressed page's stream:
 				  * frag_off, len bytes (below MTU ~4200) */
+	MIGDP_REC_STREAM = 6,   /**< stream sessions: bytes of the channel's
+				 * byte stream at offset gpa, npages of them
+				 * once decoded (len on the wire), flags
+				 * MIGDP_STREAM_F_*; crc of the plain bytes */
 	MIGDP_REC_MAX
 };
+
+/** MIGDP_REC_STREAM flags. */
+#define MIGDP_STREAM_F_ZSTD 0x1u /**< the bytes are one zstd frame */
+#define MIGDP_STREAM_F_EOF 0x2u  /**< the sender's stream ends after them */
+#define MIGDP_STREAM_F_RST 0x4u  /**< the sender's connection failed: the
+				  * stream is broken (no bytes) */
+#define MIGDP_STREAM_F_ALL (MIGDP_STREAM_F_ZSTD | MIGDP_STREAM_F_EOF | \
+			    MIGDP_STREAM_F_RST)
+/** Plain bytes one STREAM record decodes to, at most. */
+#define MIGDP_STREAM_MAX_PLAIN (4u * MIGDP_MTU_MAX)
 
 /** A compressed page sent in fragments (MIGDP_REC_ZSTD_FRAG) is a stream:
  * this header, then one zstd frame of the page. Fragments carry the CRC32C
@@ -220,7 +234,7 @@ static_assert(sizeof(struct migdp_zstream_hdr) == 8, "migdp_zstream_hdr size");
 struct migdp_rec_hdr {
 	rte_be64_t gpa;       /**< guest-physical address, page aligned */
 	uint8_t type;         /**< enum migdp_rec_type */
-	uint8_t flags;        /**< 0 */
+	uint8_t flags;        /**< STREAM: MIGDP_STREAM_F_*; others 0 */
 	rte_be16_t len;       /**< payload bytes of this record */
 	rte_be32_t crc;       /**< CRC32C, see docs/wire-format.md */
 	rte_be32_t npages;    /**< ZERO_RUN: run length; others: 1 */
@@ -246,12 +260,19 @@ struct migdp_region {
 	uint64_t size; /**< page aligned, > 0 */
 };
 
+/** What a session carries (HELLO kind): guest pages from a hypervisor
+ * that links libmigshim, or a hypervisor's own migration streams (QEMU
+ * through Unix sockets, docs/qemu.md): no regions, no partition. */
+#define MIGDP_HELLO_PAGES 0
+#define MIGDP_HELLO_STREAM 1
+
 /** HELLO: the source asks for a session (session id in the header). */
 struct migdp_hello {
 	uint16_t proto_version;
 	uint16_t nchannels;
 	uint32_t page_size;
 	uint16_t nregions; /**< <= MIGDP_MAX_REGIONS */
+	uint16_t kind;     /**< MIGDP_HELLO_PAGES or MIGDP_HELLO_STREAM */
 	uint32_t isn;      /**< sequence of every channel's first DATA frame */
 	/** Pages of a partition block (power of two): the page at gpa travels
 	 * on channel (gpa / (block_pages * page)) % nchannels, and only there
@@ -349,6 +370,7 @@ struct migdp_msg {
 struct migdp_rec {
 	uint64_t gpa;
 	uint8_t type;       /**< enum migdp_rec_type */
+	uint8_t flags;      /**< STREAM: MIGDP_STREAM_F_* */
 	uint16_t len;       /**< payload bytes */
 	uint32_t crc;
 	uint32_t npages;

@@ -15,7 +15,7 @@ struct wire_hello {
 	rte_be16_t nchannels;
 	rte_be32_t page_size;
 	rte_be16_t nregions;
-	rte_be16_t reserved;
+	rte_be16_t kind;    /* MIGDP_HELLO_*; version 4 (0, reserved, before) */
 	rte_be32_t isn;
 	rte_be32_t block_pages;
 	uint8_t sec_flags;  /* version 4; 0 before */
@@ -112,6 +112,7 @@ enc_hello(uint8_t *p, const struct migdp_hello *m)
 		.nchannels = rte_cpu_to_be_16(m->nchannels),
 		.page_size = rte_cpu_to_be_32(m->page_size),
 		.nregions = rte_cpu_to_be_16(m->nregions),
+		.kind = rte_cpu_to_be_16(m->kind),
 		.isn = rte_cpu_to_be_32(m->isn),
 		.block_pages = rte_cpu_to_be_32(m->block_pages),
 		.sec_flags = m->sec_flags,
@@ -121,6 +122,7 @@ enc_hello(uint8_t *p, const struct migdp_hello *m)
 
 	memcpy(w.nonce, m->nonce, sizeof(w.nonce));
 	if (m->nregions > MIGDP_MAX_REGIONS || (m->sec_flags & ~MIGDP_SEC_FLAGS_ALL) ||
+	    m->kind > MIGDP_HELLO_STREAM ||
 	    (m->block_pages != 0 && !rte_is_power_of_2(m->block_pages)))
 		return -EINVAL;
 	if (memchr(m->vm, '\0', sizeof(m->vm)) == NULL)
@@ -154,6 +156,7 @@ dec_hello(const uint8_t *p, uint16_t len, uint8_t version, struct migdp_hello *m
 	m->nchannels = rte_be_to_cpu_16(w.nchannels);
 	m->page_size = rte_be_to_cpu_32(w.page_size);
 	m->nregions = rte_be_to_cpu_16(w.nregions);
+	m->kind = rte_be_to_cpu_16(w.kind);
 	m->isn = rte_be_to_cpu_32(w.isn);
 	m->block_pages = rte_be_to_cpu_32(w.block_pages);
 	m->sec_flags = w.sec_flags;
@@ -165,7 +168,9 @@ dec_hello(const uint8_t *p, uint16_t len, uint8_t version, struct migdp_hello *m
 	/* Versions 1 and 2 had no VM name: a HELLO of their length is read
 	 * without (the lengths differ by the name, given nregions). */
 	named = len == sizeof(w) + sizeof(m->vm) + m->nregions * sizeof(r);
-	if (w.reserved != 0 || m->nregions > MIGDP_MAX_REGIONS ||
+	if (m->kind > MIGDP_HELLO_STREAM ||
+	    (version != 0 && version < MIGDP_WIRE_VERSION && m->kind != 0) ||
+	    m->nregions > MIGDP_MAX_REGIONS ||
 	    (m->block_pages != 0 && !rte_is_power_of_2(m->block_pages)) ||
 	    (m->sec_flags & ~MIGDP_SEC_FLAGS_ALL) ||
 	    memcmp(w.reserved2, (uint8_t[sizeof(w.reserved2)]){0}, sizeof(w.reserved2)) != 0 ||

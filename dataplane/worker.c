@@ -153,7 +153,7 @@ receive(struct migdp_worker *w, uint64_t now)
 		}
 		c->st.rx_frames++;
 		if (migdp_rx_parse(c->ctx, m, &c->loc, w->scratch, &f, &c->st))
-			ws->role->on_frame(c, &f, now);
+			(c->role != NULL ? c->role : ws->role)->on_frame(c, &f, now);
 		rte_pktmbuf_free(m);
 	}
 	return n;
@@ -164,7 +164,6 @@ receive(struct migdp_worker *w, uint64_t now)
 static unsigned
 tick_all(struct migdp_worker *w, uint64_t now, uint64_t *wake)
 {
-	const struct migdp_chan_role *role = w->all->role;
 	unsigned k, work = 0;
 
 	*wake = 0;
@@ -174,7 +173,7 @@ tick_all(struct migdp_worker *w, uint64_t now, uint64_t *wake)
 		if (atomic_load_explicit(&c->state, memory_order_relaxed) ==
 		    MIGDP_CHAN_FAILED)
 			continue;
-		work += role->tick(c, now);
+		work += (c->role != NULL ? c->role : w->all->role)->tick(c, now);
 		c->st.ftx = c->ftx.st;
 		atomic_store_explicit(&c->wire_bytes, c->st.tx_bytes, memory_order_relaxed);
 		if (c->wake_ns > now && (*wake == 0 || c->wake_ns < *wake))

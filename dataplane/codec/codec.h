@@ -250,6 +250,18 @@ int migdp_codec_encode_run(struct migdp_codec_ctx *ctx, const void *pages,
 			   uint32_t npages, void *out, uint32_t cap,
 			   struct migdp_rec *r, uint32_t *crcs);
 
+/** Stream sessions: compress @p len bytes at @p src (any length up to
+ * MIGDP_STREAM_MAX_PLAIN) as one zstd frame into @p out, at the context's
+ * level, no dictionary. @return compressed bytes, 0 when they would not
+ * fit in @p cap (send raw), -EIO on a zstd failure. */
+int migdp_codec_compress_bytes(struct migdp_codec_ctx *ctx, const void *src,
+			       uint32_t len, void *out, uint32_t cap);
+/** Decode one zstd frame of @p len bytes that must hold exactly @p size
+ * bytes (its header says so before anything is decoded) into @p out.
+ * @return 0, or -EBADMSG (counted in ctx->rejects). */
+int migdp_codec_decompress_bytes(struct migdp_codec_ctx *ctx, const void *in,
+				 uint32_t len, void *out, uint32_t size);
+
 /** migdp_codec_decode() flag: decode zstd straight into the page (rule 3). */
 #define MIGDP_CODEC_IN_PLACE 0x1u
 

@@ -93,3 +93,42 @@ const struct migdp_codec_ops migdp_codec_zstd = {
 	.compress = zstd_compress,
 	.decompress = zstd_decompress,
 };
+
+/* ---- stream sessions: bytes, not pages --------------------------------- */
+
+int
+migdp_codec_compress_bytes(struct migdp_codec_ctx *ctx, const void *src,
+			   uint32_t len, void *out, uint32_t cap)
+{
+	size_t n;
+
+	if (len == 0 || len > MIGDP_STREAM_MAX_PLAIN)
+		return -EINVAL;
+	n = ZSTD_compressCCtx(ctx->cctx, out, cap, src, len, ctx->level > 0 ? ctx->level : 1);
+	if (!ZSTD_isError(n))
+		return (int)n;
+	return ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall ? 0 : -EIO;
+}
+
+int
+migdp_codec_decompress_bytes(struct migdp_codec_ctx *ctx, const void *in,
+			     uint32_t len, void *out, uint32_t size)
+{
+	size_t n;
+
+	/* Size first (also refuses skippable frames and unknown sizes),
+	 * then exactly one frame, no dictionary. */
+	if (len == 0 || size == 0 || size > MIGDP_STREAM_MAX_PLAIN ||
+	    ZSTD_getFrameContentSize(in, len) != size ||
+	    ZSTD_findFrameCompressedSize(in, len) != len ||
+	    ZSTD_getDictID_fromFrame(in, len) != 0) {
+		ctx->rejects[MIGDP_CODEC_REJECT_HEADER]++;
+		return -EBADMSG;
+	}
+	n = ZSTD_decompressDCtx(ctx->dctx, out, size, in, len);
+	if (ZSTD_isError(n) || n != size) {
+		ctx->rejects[MIGDP_CODEC_REJECT_BODY]++;
+		return -EBADMSG;
+	}
+	return 0;
+}
