@@ -268,7 +268,8 @@ migdp_fsm_check_command(const struct migdp_fsm *f, enum migdp_command c,
 	case MIGDP_CMD_SET_PARAMETERS:
 		/* Parameters only steer pre-copy; after the end they are
 		 * for the next session. */
-		if (none || ended || f->state <= MIGDP_ST_PRECOPY)
+		if (none || ended || f->state <= MIGDP_ST_PRECOPY ||
+		    f->state == MIGDP_ST_STREAMING) /* max-bandwidth */
 			return NULL;
 		return refuse(buf, len, c, st);
 	case MIGDP_CMD_QUERY:

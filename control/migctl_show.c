@@ -234,6 +234,35 @@ print_parameters(const json_t *params)
 	putchar('\n');
 }
 
+/* A stream session's connections (docs/qemu.md). */
+static void
+print_stream(const json_t *st)
+{
+	const json_t *chans = json_object_get(st, "channels"), *c;
+	double n = 0, out = 0, in = 0, v;
+	size_t i;
+
+	num(st, "connections", &n);
+	num(st, "bytes_sent", &out);
+	num(st, "bytes_received", &in);
+	printf("stream: %s, %.0f connections, %.1f MiB sent, %.1f MiB received\n",
+	       str_or(st, "socket", "-"), n, out / MIB, in / MIB);
+	printf("  channel state        MiB sent  MiB received  zstd ratio\n");
+	json_array_foreach(chans, i, c) {
+		double z = 0, zp = 0;
+
+		num(c, "zstd_bytes", &z);
+		num(c, "zstd_plain", &zp);
+		printf("  %7.0f %-10s", num(c, "channel", &v) ? v : -1.0, str_or(c, "state", "-"));
+		print_col(c, "bytes_sent", 10, 1, MIB);
+		print_col(c, "bytes_received", 14, 1, MIB);
+		if (z > 0)
+			printf("  %10.2f\n", zp / z);
+		else
+			printf("  %10s\n", "-");
+	}
+}
+
 void
 print_status(const json_t *r)
 {
@@ -249,6 +278,14 @@ print_status(const json_t *r)
 	printf("state: %s\n", line);
 	if (reason != NULL && reason[0] != '\0')
 		printf("reason: %s\n", reason);
+	if (json_object_get(r, "stream") != NULL) {
+		print_stream(json_object_get(r, "stream"));
+		if (num(b, "wire", &w))
+			printf("bytes on the wire: %.1f MiB\n", w / MIB);
+		if (num(r, "total_ms", &v))
+			printf("elapsed: %.1f s\n", v / 1000);
+		return;
+	}
 	if (num(p, "total", &v) && num(p, "transferred", &w)) {
 		printf("pages: %.0f transferred of %.0f", w, v);
 		if (num(p, "remaining", &v))

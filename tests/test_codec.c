@@ -187,6 +187,7 @@ main(void)
 		{"zstd_levels_dict", test_rt_zstd_levels_dict},
 		{"threshold", test_threshold},
 		{"runs_of_pages", test_rt_runs},
+		{"stream_bytes", test_rt_stream_bytes},
 		{"dict_objects", test_dict_objects},
 		{NULL, NULL},
 	};

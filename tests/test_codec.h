@@ -27,6 +27,7 @@ void test_rt_zstd_levels(void);
 void test_rt_zstd_levels_dict(void);
 void test_threshold(void);
 void test_rt_runs(void);
+void test_rt_stream_bytes(void);
 void test_dict_objects(void);
 
 void test_hostile_headers(void);

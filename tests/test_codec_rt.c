@@ -269,3 +269,50 @@ test_rt_runs(void)
 	migdp_codec_ctx_free(enc);
 	migdp_codec_ctx_free(dec);
 }
+
+/* Stream sessions: bytes of any length as one zstd frame; "does not fit"
+ * is 0 (send raw); a frame of the wrong size, a truncated or trailing one,
+ * one with a dictionary id, are refused before anything is written. */
+void
+test_rt_stream_bytes(void)
+{
+	static uint8_t in[MIGDP_STREAM_MAX_PLAIN], z[MIGDP_STREAM_MAX_PLAIN + 512],
+		out[MIGDP_STREAM_MAX_PLAIN];
+	struct migdp_codec_ctx *c = migdp_codec_ctx_create(
+		&(struct migdp_codec_ctx_params){.level = 1});
+	uint32_t lens[] = {1, 777, 4096, 9000, MIGDP_STREAM_MAX_PLAIN};
+	unsigned i;
+	int n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	for (i = 0; i < sizeof(in); i++) /* text-like: compresses */
+		in[i] = (uint8_t)("migration streams "[i % 18] + (i / 4096) % 3);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		n = migdp_codec_compress_bytes(c, in, lens[i], z, sizeof(z));
+		CU_ASSERT_FATAL(n > 0);
+		memset(out, 0xa5, sizeof(out));
+		CU_ASSERT_EQUAL(migdp_codec_decompress_bytes(c, z, (uint32_t)n, out, lens[i]), 0);
+		CU_ASSERT_EQUAL(memcmp(out, in, lens[i]), 0);
+		if (lens[i] > 1) /* claimed size wrong: refused, nothing written */
+			CU_ASSERT_EQUAL(migdp_codec_decompress_bytes(c, z, (uint32_t)n, out,
+								     lens[i] - 1), -EBADMSG);
+		CU_ASSERT_EQUAL(migdp_codec_decompress_bytes(c, z, (uint32_t)n - 1, out, lens[i]),
+				-EBADMSG);
+	}
+	/* Too little room: 0, the caller sends the bytes raw. */
+	CU_ASSERT_EQUAL(migdp_codec_compress_bytes(c, in, sizeof(in), z, 8), 0);
+	CU_ASSERT_EQUAL(migdp_codec_compress_bytes(c, in, 0, z, sizeof(z)), -EINVAL);
+	CU_ASSERT_EQUAL(migdp_codec_compress_bytes(c, in, MIGDP_STREAM_MAX_PLAIN + 1, z,
+						   sizeof(z)), -EINVAL);
+	/* Trailing garbage after the frame. */
+	n = migdp_codec_compress_bytes(c, in, 1000, z, sizeof(z));
+	CU_ASSERT_FATAL(n > 0);
+	z[n] = 0x42;
+	CU_ASSERT_EQUAL(migdp_codec_decompress_bytes(c, z, (uint32_t)n + 1, out, 1000), -EBADMSG);
+	/* Random bytes are no zstd frame. */
+	for (i = 0; i < 64; i++)
+		z[i] = (uint8_t)(i * 37 + 11);
+	CU_ASSERT_EQUAL(migdp_codec_decompress_bytes(c, z, 64, out, 1000), -EBADMSG);
+	CU_ASSERT(c->rejects[MIGDP_CODEC_REJECT_HEADER] > 0);
+	migdp_codec_ctx_free(c);
+}

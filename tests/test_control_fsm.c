@@ -17,19 +17,19 @@
 /* Situations a session can be in, each reached by a path of events. */
 enum sit {
 	S_SETUP, S_HANDSHAKE, S_PRECOPY, S_SWITCHOVER, S_DEVICE, S_COMMIT,
-	S_COMMIT_GO, S_COMPLETED, S_CANCELLED, S_FAILED, S_MAX
+	S_COMMIT_GO, S_COMPLETED, S_CANCELLED, S_FAILED, S_STREAMING, S_MAX
 };
 
 static const char *const sit_names[S_MAX] = {
 	"setup", "handshake", "precopy", "switchover", "device-state",
-	"commit", "commit+go", "completed", "cancelled", "failed",
+	"commit", "commit+go", "completed", "cancelled", "failed", "streaming",
 };
 
 static const enum migdp_state sit_state[S_MAX] = {
 	MIGDP_ST_SETUP, MIGDP_ST_HANDSHAKE, MIGDP_ST_PRECOPY,
 	MIGDP_ST_SWITCHOVER, MIGDP_ST_DEVICE_STATE, MIGDP_ST_COMMIT,
 	MIGDP_ST_COMMIT, MIGDP_ST_COMPLETED, MIGDP_ST_CANCELLED,
-	MIGDP_ST_FAILED,
+	MIGDP_ST_FAILED, MIGDP_ST_STREAMING,
 };
 
 #define END MIGDP_EV_MAX
@@ -52,6 +52,7 @@ path_of(bool source, enum sit s)
 				E(GO), E(CONFIRMED), END},
 			[S_CANCELLED] = {E(START), E(CANCEL), END},
 			[S_FAILED] = {E(START), E(ACCEPTED), E(FAIL), END},
+			[S_STREAMING] = {E(START), E(STREAM_ACCEPTED), END},
 		},
 		[1] = {
 			[S_SETUP] = {END},
@@ -69,6 +70,7 @@ path_of(bool source, enum sit s)
 				E(CONFIRMED), END},
 			[S_CANCELLED] = {E(START), E(ACCEPTED), E(CANCEL), END},
 			[S_FAILED] = {E(FAIL), END},
+			[S_STREAMING] = {E(START), E(STREAM_ACCEPTED), END},
 		},
 	};
 
@@ -109,6 +111,8 @@ struct legal {
 static const struct legal legal[] = {
 	BOTH_ROLES(S_SETUP, START, HANDSHAKE), ENDS(S_SETUP),
 	BOTH_ROLES(S_HANDSHAKE, ACCEPTED, PRECOPY), ENDS(S_HANDSHAKE),
+	BOTH_ROLES(S_HANDSHAKE, STREAM_ACCEPTED, STREAMING),
+	BOTH_ROLES(S_STREAMING, STREAMS_CLOSED, COMPLETED), ENDS(S_STREAMING),
 	BOTH_ROLES(S_PRECOPY, ROUND_DRAINED, PRECOPY), ENDS(S_PRECOPY),
 	{true, S_PRECOPY, E(CONVERGED), ST(SWITCHOVER)},
 	{false, S_PRECOPY, E(COMMIT_REQUEST), ST(COMMIT)},
@@ -468,12 +472,12 @@ static void
 test_fsm_commands(void)
 {
 	static const unsigned char want[MIGDP_CMD_MAX][S_MAX + 1] = {
-		/*                     setup hs pre sw dev com go cpl can fail none */
-		[MIGDP_CMD_MIGRATE] =        {1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1},
-		[MIGDP_CMD_INCOMING] =       {1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1},
-		[MIGDP_CMD_CANCEL] =         {1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 0},
-		[MIGDP_CMD_SET_PARAMETERS] = {1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1},
-		[MIGDP_CMD_QUERY] =          {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+		/*                     setup hs pre sw dev com go cpl can fail str none */
+		[MIGDP_CMD_MIGRATE] =        {1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1},
+		[MIGDP_CMD_INCOMING] =       {1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1},
+		[MIGDP_CMD_CANCEL] =         {1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 1, 0},
+		[MIGDP_CMD_SET_PARAMETERS] = {1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1},
+		[MIGDP_CMD_QUERY] =          {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
 	};
 	struct migdp_fsm f;
 	char buf[128], sub[64];

@@ -970,6 +970,83 @@ test_bad_records(void)
 	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_REC_GPA);
 }
 
+/* Stream sessions: a HELLO of kind stream, and STREAM records (bytes at
+ * any offset, raw or one zstd frame, the end or a reset of a stream). */
+static void
+test_stream_records(void)
+{
+	static struct migdp_msg h;
+	struct migdp_flow fl = flow(9000, false);
+	struct migdp_msg m = { .seq = 7, .tstamp = 5 };
+	struct migdp_rec r, o;
+	struct migdp_rec_iter it;
+	struct migdp_frame f;
+	struct migdp_data d;
+	int len;
+
+	memset(&h, 0, sizeof(h));
+	h.type = MIGDP_T_HELLO;
+	h.u.hello.proto_version = MIGDP_WIRE_VERSION;
+	h.u.hello.nchannels = 3;
+	h.u.hello.page_size = 4096;
+	h.u.hello.kind = MIGDP_HELLO_STREAM;
+	len = migdp_wire_build_msg(frame, sizeof(frame), &fl, &h);
+	CU_ASSERT_FATAL(len > 0);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_NONE);
+	CU_ASSERT_EQUAL(f.msg.u.hello.kind, MIGDP_HELLO_STREAM);
+	h.u.hello.kind = MIGDP_HELLO_STREAM + 1; /* unknown kind */
+	CU_ASSERT(migdp_wire_build_msg(frame, sizeof(frame), &fl, &h) < 0);
+	/* Raw bytes at an odd offset, with the end of the stream. */
+	fill_page(3);
+	r = (struct migdp_rec){.type = MIGDP_REC_STREAM, .gpa = 12345, .len = 1000,
+			       .npages = 1000, .flags = MIGDP_STREAM_F_EOF, .data = page,
+			       .crc_at_build = true};
+	migdp_data_init(&d, fl.mtu);
+	CU_ASSERT_EQUAL_FATAL(migdp_data_add(&d, &r), 0);
+	len = migdp_wire_build_data(frame, sizeof(frame), &fl, &m, &d, MIGDP_WIRE_COPY_ALL);
+	CU_ASSERT_FATAL(len > 0);
+	CU_ASSERT_EQUAL_FATAL(parse(len, &f), MIGDP_DROP_NONE);
+	migdp_rec_iter_init(&it, f.payload, f.payload_len, f.nrecords);
+	CU_ASSERT_FATAL(migdp_rec_iter_next(&it, &o));
+	CU_ASSERT_EQUAL(o.type, MIGDP_REC_STREAM);
+	CU_ASSERT_EQUAL(o.gpa, 12345);
+	CU_ASSERT_EQUAL(o.flags, MIGDP_STREAM_F_EOF);
+	CU_ASSERT_EQUAL(o.npages, 1000);
+	CU_ASSERT_EQUAL(o.crc, migdp_crc32c(page, 1000));
+	CU_ASSERT_EQUAL(memcmp(o.data, page, 1000), 0);
+	/* Refused: unknown flags, raw with plain != wire length, a reset
+	 * carrying bytes, nothing and no end, more than a record decodes to,
+	 * an offset wrapping 2^64; page records with flags. */
+	rec_of(0)->flags = 0x80;
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_REC_FIELD);
+	rec_of(0)->flags = 0;
+	rec_of(0)->npages = rte_cpu_to_be_32(999);
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_REC_LEN);
+	rec_of(0)->npages = rte_cpu_to_be_32(1000);
+	rec_of(0)->flags = MIGDP_STREAM_F_RST;
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_REC_FIELD);
+	rec_of(0)->flags = MIGDP_STREAM_F_ZSTD;
+	rec_of(0)->npages = rte_cpu_to_be_32(MIGDP_STREAM_MAX_PLAIN + 1);
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_REC_LEN);
+	rec_of(0)->npages = rte_cpu_to_be_32(1000);
+	rec_of(0)->gpa = rte_cpu_to_be_64(UINT64_MAX - 10);
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_REC_FIELD);
+	r = (struct migdp_rec){.type = MIGDP_REC_STREAM, .gpa = 0};
+	migdp_data_init(&d, fl.mtu);
+	CU_ASSERT_EQUAL(migdp_data_add(&d, &r), -EINVAL); /* no bytes, no end */
+	r.flags = MIGDP_STREAM_F_RST;
+	CU_ASSERT_EQUAL(migdp_data_add(&d, &r), 0);
+	len = build_data();
+	rec_of(0)->flags = MIGDP_STREAM_F_EOF; /* a zero run with a stream flag */
+	refix(frame);
+	CU_ASSERT_EQUAL(parse(len, &f), MIGDP_DROP_REC_FIELD);
+}
+
 /* The new record kinds of version 2: ZSTD records of 1..8 pages, and
  * ZSTD_FRAG pieces of a compressed-page stream. */
 static void
@@ -1179,6 +1256,7 @@ main(void)
 		{"header_fields", test_bad_header_fields},
 		{"control_payloads", test_bad_control_payloads},
 		{"records", test_bad_records},
+		{"stream_records", test_stream_records},
 		{"fragment", test_bad_fragment},
 		{"v2_records", test_v2_records},
 		{"legacy_frames", test_legacy_frames},
