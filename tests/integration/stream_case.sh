@@ -92,6 +92,52 @@ bytes_memif|multi_memif|encrypt_memif|fault_memif)
 	echo "PASS ($CASE): $conns x $bytes bytes each way-and-back in $ms ms; " \
 		"retransmits $(ctl source --json status s1 | jq '[.channels[].retransmits // 0] | add')"
 	;;
+slow_reader)
+	# The destination's hypervisor stops reading for 3 s: the source
+	# migdp stops reading its end (its writes block), the link carries
+	# no more than the receive window and the sockets hold.
+	export MR_CODEC=raw
+	start ""
+	python3 "$PEER" sink --socket "$MR_DIR/qemu-in.sock" --conns 1 --timeout 90 \
+		--stall-after $((8 << 20)) --stall-ms 3000 >"$MR_DIR/sink.out" 2>&1 &
+	PPIDS+=($!)
+	SINK=$!
+	python3 "$PEER" source --socket "$MR_DIR/qemu-out.sock" --conns 1 --bytes $((256 << 20)) \
+		--timeout 90 >"$MR_DIR/peer-source.out" 2>&1 &
+	PPIDS+=($!)
+	SRC=$!
+	mr_wait_for "$MR_DIR/sink.out" stalled_at 30 "$SINK" || fail "the sink never stalled"
+	sleep 1.5 # well into the stall
+	a=$(ctl source --json status s1 | jq .stream.bytes_sent)
+	b=$(ctl destination --json status s1 | jq .stream.bytes_received)
+	sleep 1
+	a2=$(ctl source --json status s1 | jq .stream.bytes_sent)
+	held=$((a - b))
+	[ "$a2" = "$a" ] || fail "the source kept reading during the stall: $a then $a2 bytes"
+	# Held at most: the receive window (256 frames of ~9 KB) and what
+	# the destination's socket buffers take.
+	[ "$held" -lt $((16 << 20)) ] || fail "$held bytes read but not written during the stall"
+	expect_done 1 $((256 << 20))
+	echo "PASS ($CASE): during the stall the source read $a bytes and stopped; $held of them held between the two hypervisors"
+	;;
+too_many)
+	# One connection more than channels: the session fails and says why;
+	# every connection is closed (the hypervisor sees the end).
+	export MR_CHANNELS=1
+	start ""
+	ends 2 $((1 << 20))
+	wait "$SRC"
+	for i in $(seq 1 50); do
+		st=$(ctl source --json status s1 | jq -r .state)
+		[ "$st" = failed ] && break
+		sleep 0.1
+	done
+	[ "$st" = failed ] || fail "source session: $st"
+	why=$(ctl source --json status s1 | jq -r .reason)
+	[[ $why == *"opened connection 2; this migdp has 1 channels"* ]] || fail "reason: $why"
+	grep -q '"ok": false' "$MR_DIR/peer-source.out" || fail "the source end did not see the failure"
+	echo "PASS ($CASE): $why"
+	;;
 *)
 	echo "unknown case $CASE" >&2
 	exit 2

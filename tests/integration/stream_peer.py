@@ -4,10 +4,12 @@
 stream_case.sh): byte streams through two migdp, each way.
 
   stream_peer.py sink --socket PATH [--conns K] [--timeout SEC]
+      [--stall-after B --stall-ms MS]
       listens on PATH (the destination migdp connects to it, as to QEMU's
       migrate-incoming socket), accepts K connections, reads each to its
       end, answers with the SHA-256 of what came (hex, the return path),
-      closes; prints one JSON line.
+      closes; prints one JSON line. With --stall-after, connection 0
+      stops reading for MS once B bytes came (a slow hypervisor).
   stream_peer.py source --socket PATH [--conns K] [--bytes N] [--seed S]
       [--chunk C] [--timeout SEC] [--stall-after B --stall-ms MS]
       connects K times to PATH (the source migdp's socket, as QEMU's
@@ -57,6 +59,12 @@ def sink(o):
                     break
                 h.update(b)
                 n += len(b)
+                if o.stall_after and n >= o.stall_after and o.stall_ms and i == 0:
+                    # A reader that stops: the writer at the other end
+                    # must be held back, nothing buffered without bound.
+                    print(json.dumps({"stalled_at": n}), flush=True)
+                    time.sleep(o.stall_ms / 1000)
+                    o.stall_after = 0
             c.sendall(h.hexdigest().encode())
             c.shutdown(socket.SHUT_WR)
             res[i] = {"conn": i, "bytes": n, "sha256": h.hexdigest()}
