@@ -24,6 +24,8 @@ struct snap {
 	uint64_t pages_total, pages_done, wire_bytes, throttle_pct;
 	double expected_downtime_ms, dirty_rate_pps;
 	uint64_t auth_refused; /* handshake frames refused for their MAC */
+	char kind[8];          /* pages or stream */
+	uint64_t stream_sent, stream_received; /* stream sessions: bytes */
 	struct snap_chan ch[MIGDP_MAX_CHANNELS];
 };
 
@@ -55,8 +57,14 @@ take(struct snap *n, const struct migdp_session *s)
 	snprintf(n->cipher, sizeof(n->cipher), "%s", s->ctx->sec == NULL ? "none" :
 		 migdp_sec_encrypting(s->ctx->sec) ? "AES-256-GCM" : "AES-256-GMAC");
 	n->auth_refused = s->auth_refusals;
+	snprintf(n->kind, sizeof(n->kind), "%s", s->stream ? "stream" : "pages");
 	for (i = 0; i < n->nch; i++) {
 		const struct migdp_chan *c = s->ctx->chans[i];
+
+		if (c->sc != NULL) {
+			n->stream_sent += atomic_load(&c->sc->bytes_read);
+			n->stream_received += atomic_load(&c->sc->bytes_written);
+		}
 
 		n->ch[i] = (struct snap_chan){
 			.pages = atomic_load_explicit(&c->pages_done, memory_order_relaxed),
@@ -142,6 +150,9 @@ tel_session(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "dirty_rate_pps", (uint64_t)s.dirty_rate_pps);
 	rte_tel_data_add_dict_string(d, "cipher", s.cipher);
 	rte_tel_data_add_dict_u64(d, "auth_refused", s.auth_refused);
+	rte_tel_data_add_dict_string(d, "kind", s.kind);
+	rte_tel_data_add_dict_u64(d, "stream_bytes_sent", s.stream_sent);
+	rte_tel_data_add_dict_u64(d, "stream_bytes_received", s.stream_received);
 	return 0;
 }
 
