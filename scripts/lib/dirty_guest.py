@@ -10,7 +10,9 @@ physical address 0x600 (PASSES below). No interrupts, no I/O after boot:
 the only state that changes is RAM, and all of it is rewritten every
 pass, so a migration keeps finding those pages dirty.
 
-Assembled at test time with GNU as and ld (binutils).
+Assembled at test time with GNU as and ld (binutils). Under TCG it boots
+in a fraction of a second (about 25 passes a second over 32 MiB); this
+machine's KVM (kvm_pvm, nested) never gets SeaBIOS to the boot sector.
 
   dirty_guest.py OUT [--start-mib 16] [--mib 32]
 """
