@@ -32,6 +32,8 @@ export MR_BUILD=$BUILD # for migrate-image.sh
 . "$TOP/scripts/lib/hugepages.sh"
 # shellcheck source=lib/tls_certs.sh
 . "$TOP/scripts/lib/tls_certs.sh" # tls_certs: QEMU's x509 credentials
+# shellcheck source=lib/qemu_vm.sh
+. "$TOP/scripts/lib/qemu_vm.sh" # qvm_init, qvm_start: the two QEMU
 
 MIX=zero=30,text=55,binary=0,random=15
 IMAGE="" IMAGE_DESC="" MEM=1G CHANNELS=2 RATE=0 RUNS=3 HUGE=1 TIMEOUT=240 KEEP=0
@@ -75,8 +77,8 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 	  { apt-get update -q && apt-get install -y -q --no-install-recommends qemu-system-x86; }; } >&2 ||
 		die "cannot install qemu-system-x86"
 fi
-QEMU=$(command -v qemu-system-x86_64) || die "no qemu-system-x86_64"
-QEMU_VERSION=$("$QEMU" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
+qvm_init || die "no qemu-system-x86_64" # KVM when /dev/kvm opens, else TCG
+QEMU_VERSION=$QVM_VERSION ACCEL_NAME=$QVM_ACCEL
 NEED=()
 [ "$RUN_MIGDP" = 1 ] && NEED+=(control/migdp lab/migguest)
 [ -z "$IMAGE" ] && NEED+=(lab/migdp-genimage)
@@ -90,11 +92,6 @@ done
 		die "cannot install openssl"
 }
 for c in python3 jq ip tc; do command -v $c >/dev/null || die "$c missing (scripts/setup.sh installs it)"; done
-if (exec 3<>/dev/kvm) 2>/dev/null; then
-	ACCEL="-accel kvm -cpu host" ACCEL_NAME=kvm
-else
-	ACCEL="-accel tcg" ACCEL_NAME=tcg
-fi
 
 # --- clean-up ---------------------------------------------------------------
 TAG=cq$$
@@ -219,39 +216,23 @@ if [ "$SECURITY" = 1 ] && [ "$RUN_QEMU" = 1 ]; then
 	tls_certs "$TLS_DIR" "$tls_ip" || die "cannot make the TLS certificates"
 	say "TLS credentials for QEMU in $TLS_DIR (server certificate for $tls_ip)"
 fi
-# One QEMU process: role (src|dst), namespace, extra arguments.
+# One QEMU process: role (src|dst), namespace, configuration. The source's
+# RAM is the image itself, private: the guest's writes (and the
+# preallocation's) never reach the file. The destination's, a fresh file,
+# shared, to compare with the image afterwards (WORK/dst-ram).
 qemu_start() {
-	local role=$1 ns=$2 backend
-	shift 2
-	if [ "$role" = src ]; then
-		# The image itself, private: the guest's writes (and the
-		# preallocation's) never reach the file.
-		backend="mem-path=$IMAGE,share=off,prealloc=on"
-	else
-		# A fresh file, shared, to compare with the image afterwards.
-		rm -f "$WORK/dst-ram"
-		truncate -s "$GUEST" "$WORK/dst-ram"
-		backend="mem-path=$WORK/dst-ram,share=on,prealloc=on"
-	fi
-	rm -f "$WORK/$role.pid" "$WORK/$role.qmp"
-	# shellcheck disable=SC2086
-	ip netns exec "$ns" timeout "$((TIMEOUT + 60))" "$QEMU" -name "migdp-compare-$role" \
-		-nodefaults -no-user-config -display none -S $ACCEL -smp 1 \
-		-m "$((GUEST >> 20))M" -object "memory-backend-file,id=ram0,size=$GUEST,$backend" \
-		-machine pc,memory-backend=ram0 \
-		-qmp "unix:$WORK/$role.qmp,server=on,wait=off" -pidfile "$WORK/$role.pid" \
-		"$@" >"$WORK/qemu-$role.log" 2>&1 &
-	CHILDREN+=($!)
+	local role=$1 ns=$2 opt=()
+	[ "$role" = src ] && opt=(--ram-file "$IMAGE" --private)
+	[[ $3 == *-tls ]] && opt+=(--tls "$TLS_DIR")
+	qvm_start "$role" "$WORK" "$GUEST" --ns "$ns" --timeout "$((TIMEOUT + 60))" \
+		--name "migdp-compare-$role" "${opt[@]}"
+	CHILDREN+=("$QVM_PID")
 }
 qemu_run() {
-	local config=$1 out p tls_dst=() tls_src=()
-	if [[ $config == *-tls ]]; then
-		tls_dst=(-object "tls-creds-x509,id=tls0,endpoint=server,dir=$TLS_DIR,verify-peer=on")
-		tls_src=(-object "tls-creds-x509,id=tls0,endpoint=client,dir=$TLS_DIR")
-	fi
+	local config=$1 out p
 	qemu_net_up || { qemu_net_down; die "cannot set up the network namespaces for QEMU"; }
-	qemu_start dst "$QNS_D" -incoming defer "${tls_dst[@]}"
-	qemu_start src "$QNS_S" "${tls_src[@]}"
+	qemu_start dst "$QNS_D" "$config"
+	qemu_start src "$QNS_S" "$config"
 	run_child "$WORK/qemu.json" "$WORK/driver.log" python3 "$TOP/scripts/lib/qemu_migrate.py" \
 		--src-qmp "$WORK/src.qmp" --dst-qmp "$WORK/dst.qmp" \
 		--src-pidfile "$WORK/src.pid" --dst-pidfile "$WORK/dst.pid" \

@@ -12,6 +12,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev	# scripts/test.sh's fuzz stage: libFuzzer, ASan, UBSan
 	iproute2 jq procps gnuplot-nox
 	qemu-system-x86
+	socat openssl	# tests/integration/qemu_relay_check.sh: the relay, QEMU's TLS credentials
 )
 
 missing=()

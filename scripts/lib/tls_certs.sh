@@ -3,16 +3,18 @@
 # x509 credentials for QEMU's TLS migration (tls-creds-x509, dir=DIR), made
 # with openssl: a throw-away CA, a server certificate for the destination's
 # listen address (the IP in subjectAltName, which the source checks the
-# server against) and a client certificate (the destination, verify-peer=on,
+# server against; or a DNS name there, for a source that migrates to a
+# unix: URI and names the server with tls-hostname) and a client certificate (the destination, verify-peer=on,
 # checks it against the CA). RSA 2048, SHA-256, valid for a day. The file
 # names are those QEMU loads from dir=: ca-cert.pem, server-cert.pem,
 # server-key.pem, client-cert.pem, client-key.pem; the CA's key stays in
 # DIR/ca (QEMU never reads it).
 #
-#   . scripts/lib/tls_certs.sh; tls_certs DIR IP    (0 when made)
+#   . scripts/lib/tls_certs.sh; tls_certs DIR IP|NAME    (0 when made)
 
 tls_certs() { # dir ip
-	local dir=$1 ip=$2 ca=$1/ca e
+	local dir=$1 ip=$2 ca=$1/ca e san=IP:$2
+	[[ $ip =~ ^[0-9.]+$|: ]] || san=DNS:$ip
 	command -v openssl >/dev/null || { echo "tls_certs: openssl missing" >&2; return 1; }
 	mkdir -p "$ca" || return 1
 	chmod 700 "$dir" "$ca"
@@ -32,7 +34,7 @@ tls_certs() { # dir ip
 	basicConstraints = critical, CA:FALSE
 	keyUsage = critical, digitalSignature, keyEncipherment
 	extendedKeyUsage = serverAuth
-	subjectAltName = IP:$ip
+	subjectAltName = $san
 	subjectKeyIdentifier = hash
 	authorityKeyIdentifier = keyid
 	[client]
