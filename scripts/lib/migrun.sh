@@ -190,6 +190,44 @@ mr_start_migdp() {
 	eval "MR_PID_${role^^}=$!"
 }
 
+# Stream sessions (docs/qemu.md): both migdp as daemons (extra --set in
+# $1 for both), a stream session NAME ($2, default s1) on each. The source's
+# hypervisor connects to $MR_STREAM_OUT (QEMU: migrate unix:$MR_STREAM_OUT),
+# the destination migdp to $MR_STREAM_IN (QEMU: migrate-incoming
+# unix:$MR_STREAM_IN). MR_STREAM_KEY: key-file and encrypt of the sessions
+# ("" none; MR_SECURITY sets the daemons' own key).
+mr_ctl() { "$MR_BUILD/control/migctl" --socket "$MR_DIR/$1-control.sock" "${@:2}"; }
+mr_stream_start() {
+	local name=${2:-s1}
+	MR_STREAM_OUT=$MR_DIR/$name-out.sock MR_STREAM_IN=$MR_DIR/$name-in.sock
+	if [ "$MR_LINK" = veth ] && [ -z "${MR_NS_SRC:-}" ]; then
+		mr_netns_up || { mr_log "cannot create network namespaces"; return 1; }
+	fi
+	mr_start_migdp destination "--daemon $1" || return 1
+	mr_start_migdp source "--daemon $1" || return 1
+	mr_wait_for "$MR_DIR/destination.log" serving 30 "$MR_PID_DESTINATION" ||
+		{ mr_log "destination migdp not serving"; return 1; }
+	mr_wait_for "$MR_DIR/source.log" serving 30 "$MR_PID_SOURCE" ||
+		{ mr_log "source migdp not serving"; return 1; }
+	mr_ctl destination stream-incoming "$name" "$MR_STREAM_IN" >/dev/null || return 1
+	mr_ctl source stream "$name" 198.18.0.2 "$MR_STREAM_OUT" >/dev/null || return 1
+}
+# Wait (up to $2 s) until both sides of stream session $1 ended; prints
+# "source-state destination-state".
+mr_stream_wait() {
+	local i st s d
+	for ((i = 0; i < ${2:-30} * 10; i++)); do
+		s=$(mr_ctl source --json status "$1" 2>/dev/null | jq -r .state)
+		d=$(mr_ctl destination --json status "$1" 2>/dev/null | jq -r .state)
+		case "$s $d" in
+		*handshake*|*streaming*|*setup*|"null"*|*" null") ;;
+		*) break ;;
+		esac
+		sleep 0.1
+	done
+	echo "$s $d"
+}
+
 # The guest is the lab guest (migguest), or with MR_VM_KIND=kvm a real KVM
 # virtual machine (lab/migvm) running its self-checking program.
 mr_start_vm() {

@@ -32,23 +32,18 @@ fail() {
 	done
 	exit 1
 }
-ctl() { "$BUILD/control/migctl" --socket "$MR_DIR/$1-control.sock" "${@:2}"; }
+ctl() { mr_ctl "$@"; }
 
 # Two daemons, a stream session each; then the ends (sink first).
 start() { # extra --set for both
-	mr_start_migdp destination "--daemon $1" || fail "start"
-	mr_start_migdp source "--daemon $1" || fail "start"
-	mr_wait_for "$MR_DIR/destination.log" "serving" 30 "$MR_PID_DESTINATION" || fail "destination not serving"
-	mr_wait_for "$MR_DIR/source.log" "serving" 30 "$MR_PID_SOURCE" || fail "source not serving"
-	ctl destination stream-incoming s1 "$MR_DIR/qemu-in.sock" >/dev/null || fail "stream-incoming refused"
-	ctl source stream s1 198.18.0.2 "$MR_DIR/qemu-out.sock" >/dev/null || fail "stream refused"
+	mr_stream_start "$1" s1 || fail "start"
 }
 ends() { # conns, bytes, extra source args
-	python3 "$PEER" sink --socket "$MR_DIR/qemu-in.sock" --conns "$1" --timeout 90 \
+	python3 "$PEER" sink --socket "$MR_STREAM_IN" --conns "$1" --timeout 90 \
 		>"$MR_DIR/sink.out" 2>&1 &
 	PPIDS+=($!)
 	SINK=$!
-	python3 "$PEER" source --socket "$MR_DIR/qemu-out.sock" --conns "$1" --bytes "$2" \
+	python3 "$PEER" source --socket "$MR_STREAM_OUT" --conns "$1" --bytes "$2" \
 		--timeout 90 "${@:3}" >"$MR_DIR/peer-source.out" 2>&1 &
 	PPIDS+=($!)
 	SRC=$!
@@ -57,15 +52,8 @@ ends() { # conns, bytes, extra source args
 expect_done() { # conns bytes
 	wait "$SRC" || fail "source end: $(cat "$MR_DIR/peer-source.out")"
 	wait "$SINK" || fail "sink end: $(cat "$MR_DIR/sink.out")"
-	local role st i
-	for role in source destination; do
-		for i in $(seq 1 100); do
-			st=$(ctl "$role" --json status s1 | jq -r .state)
-			[ "$st" = completed ] || [ "$st" = failed ] && break
-			sleep 0.1
-		done
-		[ "$st" = completed ] || fail "$role session: $st: $(ctl "$role" --json status s1 | jq -r .reason)"
-	done
+	[ "$(mr_stream_wait s1 10)" = "completed completed" ] ||
+		fail "sessions: $(mr_stream_wait s1 1): $(ctl source --json status s1 | jq -r .reason)"
 	sent=$(ctl source --json status s1 | jq .stream.bytes_sent)
 	got=$(ctl destination --json status s1 | jq .stream.bytes_received)
 	[ "$sent" = $(($1 * $2)) ] && [ "$got" = "$sent" ] || fail "bytes: source read $sent, destination wrote $got"
@@ -98,11 +86,11 @@ slow_reader)
 	# no more than the receive window and the sockets hold.
 	export MR_CODEC=raw
 	start ""
-	python3 "$PEER" sink --socket "$MR_DIR/qemu-in.sock" --conns 1 --timeout 90 \
+	python3 "$PEER" sink --socket "$MR_STREAM_IN" --conns 1 --timeout 90 \
 		--stall-after $((8 << 20)) --stall-ms 3000 >"$MR_DIR/sink.out" 2>&1 &
 	PPIDS+=($!)
 	SINK=$!
-	python3 "$PEER" source --socket "$MR_DIR/qemu-out.sock" --conns 1 --bytes $((256 << 20)) \
+	python3 "$PEER" source --socket "$MR_STREAM_OUT" --conns 1 --bytes $((256 << 20)) \
 		--timeout 90 >"$MR_DIR/peer-source.out" 2>&1 &
 	PPIDS+=($!)
 	SRC=$!
