@@ -9,7 +9,7 @@
 # Markdown table of medians and, last, a summary JSON line of ratios.
 #
 # scripts/compare-qemu.sh [IMAGE] [--mem SIZE] [--channels N] [--rate RATE]
-#     [--runs K] [--security] [--only qemu|migdp] [--no-hugepages]
+#     [--runs K] [--security] [--streams] [--only qemu|migdp] [--no-hugepages]
 #     [--timeout SEC] [--keep]
 #
 # IMAGE: a guest memory image (a multiple of 2 MiB); without one, a --mem
@@ -21,7 +21,13 @@
 # made for this run, openssl) and migdp --security auth and encrypt with
 # --codec raw and auto (raw-auth, raw-encrypt, auto-auth, auto-encrypt; the
 # plain migdp runs then get --security plain), and ratios to the plain runs
-# and to QEMU multifd-tls. --only runs one tool's configurations. Needs root.
+# and to QEMU multifd-tls. --streams adds QEMU itself through migdp (stream
+# sessions, docs/qemu.md; tool "qemu+migdp"): its plain stream and multifd
+# (N channels) with migdp --codec raw, multifd with --codec auto, multifd
+# with migdp's encryption and QEMU's TLS off; and QEMU's own multifd-tls
+# to compare with. Those rows count the CPU of QEMU and of migdp together
+# (each side), and migdp's wire bytes. --only runs one tool's
+# configurations (qemu+migdp counts as both). Needs root.
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${MIGDP_BUILD_DIR:-$TOP/build}
@@ -37,8 +43,8 @@ export MR_BUILD=$BUILD # for migrate-image.sh
 
 MIX=zero=30,text=55,binary=0,random=15
 IMAGE="" IMAGE_DESC="" MEM=1G CHANNELS=2 RATE=0 RUNS=3 HUGE=1 TIMEOUT=240 KEEP=0
-SECURITY=0 ONLY=""
-usage() { sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+SECURITY=0 STREAMS=0 ONLY=""
+usage() { sed -n '3,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mem) MEM=$2; shift ;;
@@ -47,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--runs) RUNS=$2; shift ;;
 	--no-hugepages) HUGE=0 ;;
 	--security) SECURITY=1 ;;
+	--streams) STREAMS=1 ;;
 	--only) ONLY=$2; shift ;;
 	--timeout) TIMEOUT=$2; shift ;;
 	--keep) KEEP=1 ;;
@@ -81,11 +88,14 @@ qvm_init || die "no qemu-system-x86_64" # KVM when /dev/kvm opens, else TCG
 QEMU_VERSION=$QVM_VERSION ACCEL_NAME=$QVM_ACCEL
 NEED=()
 [ "$RUN_MIGDP" = 1 ] && NEED+=(control/migdp lab/migguest)
+[ "$STREAMS" = 1 ] && NEED+=(control/migdp control/migctl)
 [ -z "$IMAGE" ] && NEED+=(lab/migdp-genimage)
 for t in "${NEED[@]}"; do
 	[ -x "$BUILD/$t" ] || { "$TOP/scripts/setup.sh" >&2 || die "build failed"; break; }
 done
-[ "$SECURITY" = 1 ] && [ "$RUN_QEMU" = 1 ] && ! command -v openssl >/dev/null && {
+NEED_TLS=0
+{ [ "$SECURITY" = 1 ] || [ "$STREAMS" = 1 ]; } && [ "$RUN_QEMU" = 1 ] && NEED_TLS=1
+[ "$NEED_TLS" = 1 ] && ! command -v openssl >/dev/null && {
 	say "installing openssl (Debian)"
 	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssl ||
 	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssl; }; } >&2 ||
@@ -210,7 +220,7 @@ qemu_net_down() {
 # the source), a client certificate (checked by the destination,
 # verify-peer=on), both from a CA made here.
 TLS_DIR=$WORK/tls
-if [ "$SECURITY" = 1 ] && [ "$RUN_QEMU" = 1 ]; then
+if [ "$NEED_TLS" = 1 ]; then
 	tls_ip=127.0.0.1
 	[ "$RATE_BITS" != 0 ] && tls_ip=198.18.0.2
 	tls_certs "$TLS_DIR" "$tls_ip" || die "cannot make the TLS certificates"
@@ -296,6 +306,66 @@ migdp_run() { # codec [plain|auth|encrypt]
 		spurious_retransmits, discovered_rate_bps, security}')"
 }
 
+# --- QEMU through migdp ------------------------------------------------------
+# QEMU's own migrate unix: through two migdp daemons (stream sessions) over
+# memif, or af_packet on the shaped veth: one channel per QEMU connection.
+via_run() { # stream|multifd|multifd-auto|multifd-encrypt
+	local config=$1 qc=stream codec=raw sec=plain out m
+	[[ $config == multifd* ]] && qc=multifd-plain
+	[[ $config == *-auto ]] && codec=auto
+	[[ $config == *-encrypt ]] && sec=encrypt
+	rm -rf "$WORK/via" "$WORK/via.json"
+	mkdir -p "$WORK/via"
+	(
+		export MR_DIR=$WORK/via MR_TAG=${TAG}v MR_CHANNELS=$((CHANNELS + 1)) MR_CODEC=$codec
+		export MR_SECURITY=$sec MR_TIMEOUT=$((TIMEOUT + 60)) MR_HUGE=0 MR_KEEP=1
+		[ "$RATE_BITS" != 0 ] && export MR_LINK=veth MR_RATE=$RATE_BITS
+		mr_defaults
+		trap 'qvm_stop "$WORK" src; qvm_stop "$WORK" dst; mr_cleanup' EXIT
+		mr_stream_start "" q1 || { echo '{"status":"failed","reason":"migdp did not start"}' >"$WORK/via.json"; exit 1; }
+		qemu_start dst "" "$qc"
+		qemu_start src "" "$qc"
+		python3 "$TOP/scripts/lib/qemu_migrate.py" \
+			--src-qmp "$WORK/src.qmp" --dst-qmp "$WORK/dst.qmp" \
+			--src-pidfile "$WORK/src.pid" --dst-pidfile "$WORK/dst.pid" \
+			--config "$qc" --channels "$CHANNELS" --uri "unix:$MR_STREAM_OUT" \
+			--incoming-uri "unix:$MR_STREAM_IN" --image "$IMAGE" --dst-ram "$WORK/dst-ram" \
+			--timeout "$TIMEOUT" >"$WORK/via-qemu.json" 2>"$WORK/driver.log"
+		mr_stream_wait q1 20 >/dev/null
+		# The daemons print each session's report when it ends.
+		s=$(mr_last source) d=$(mr_last destination)
+		jq -c --argjson s "${s:-null}" --argjson d "${d:-null}" '. + {migdp: {
+			source: ($s | {status, reason, wire_bytes, retransmits, cpu_s, stream, security}),
+			destination: ($d | {status, reason, cpu_s})}}' "$WORK/via-qemu.json" >"$WORK/via.json"
+	) >"$WORK/via.err" 2>&1 &
+	CHILDREN+=($!)
+	wait $!
+	CHILDREN=()
+	rm -f "$WORK/dst-ram"
+	out=$(tail -n 1 "$WORK/via.json" 2>/dev/null)
+	echo "$out" | jq -e .status >/dev/null 2>&1 ||
+		out=$(jq -nc '{status: "failed", reason: "no report from the QMP driver"}')
+	m=$(echo "$out" | jq -r '.migdp.source.status // "none"')
+	if [ "$(echo "$out" | jq -r .status)" != completed ] || [ "$m" != completed ]; then
+		say "qemu+migdp $config failed: QEMU $(echo "$out" | jq -r .reason), migdp $m"
+		tail -n 5 "$WORK/via.err" "$WORK/driver.log" "$WORK"/via/*.log >&2
+	fi
+	# CPU: QEMU's and migdp's on each side; wire: what the source migdp sent.
+	emit "$(echo "$out" | jq -c --arg c "$config" --argjson r "$RATE_BITS" --argjson ch "$CHANNELS" \
+		--arg a "$ACCEL_NAME" '{
+		tool: "qemu+migdp", config: $c, rate: $r, channels: $ch, accel: $a,
+		status: (if .status == "completed" and .migdp.source.status == "completed"
+			 then "completed" else "failed" end),
+		reason, guest_bytes, total_ms, dest_total_ms, downtime_ms, verified,
+		wire_bytes: .migdp.source.wire_bytes,
+		retransmits: .migdp.source.retransmits,
+		cpu_s: {source: ((.cpu_s.source // 0) + (.migdp.source.cpu_s // 0)),
+			destination: ((.cpu_s.destination // 0) + (.migdp.destination.cpu_s // 0))},
+		cpu_s_qemu: .cpu_s,
+		cpu_s_migdp: {source: .migdp.source.cpu_s, destination: .migdp.destination.cpu_s},
+		stream: .migdp.source.stream, security: .migdp.source.security}')"
+}
+
 # --- the comparison ---------------------------------------------------------
 link="unshaped (QEMU: loopback TCP, migdp: memif)"
 [ "$RATE_BITS" != 0 ] && link="veth shaped to $RATE_BITS bit/s (tbf $(mr_tbf_args "$RATE_BITS"))"
@@ -305,6 +375,11 @@ MCONFIGS=(raw auto zstd)
 if [ "$SECURITY" = 1 ]; then
 	QCONFIGS=(stream stream-tls multifd-plain multifd-tls multifd-zstd1)
 	MCONFIGS=(raw raw-auth raw-encrypt auto auto-auth auto-encrypt zstd)
+fi
+VCONFIGS=()
+if [ "$STREAMS" = 1 ]; then
+	[[ " ${QCONFIGS[*]} " == *" multifd-tls "* ]] || QCONFIGS+=(multifd-tls)
+	VCONFIGS=(stream multifd multifd-auto multifd-encrypt)
 fi
 [ "$RUN_QEMU" = 1 ] || QCONFIGS=()
 [ "$RUN_MIGDP" = 1 ] || MCONFIGS=()
@@ -322,6 +397,11 @@ for ((r = 1; r <= RUNS; r++)); do
 		*) migdp_run "$c" plain ;;
 		esac
 	done
+	for c in "${VCONFIGS[@]}"; do
+		say "run $r/$RUNS: qemu+migdp $c"
+		others
+		via_run "$c"
+	done
 done
 UNCHANGED=false
 [ "$(md5sum "$IMAGE" | cut -d' ' -f1)" = "$IMAGE_SUM" ] && UNCHANGED=true
@@ -334,7 +414,8 @@ rate, channels, runs, guest = int(rate), int(channels), int(runs), int(guest)
 rows = [json.loads(l) for l in open(path) if l.strip()]
 QC = ["stream", "stream-tls", "multifd-plain", "multifd-tls", "multifd-zstd1"]
 MC = ["raw", "raw-auth", "raw-encrypt", "auto", "auto-auth", "auto-encrypt", "zstd"]
-order = [("qemu", c) for c in QC] + [("migdp", c) for c in MC]
+VC = ["stream", "multifd", "multifd-auto", "multifd-encrypt"]
+order = [("qemu", c) for c in QC] + [("migdp", c) for c in MC] + [("qemu+migdp", c) for c in VC]
 
 def med(vals):
     vals = [v for v in vals if isinstance(v, (int, float))]
@@ -434,6 +515,18 @@ summary = {
                                         for c in ("raw", "auto")},
     "qemu_tls_vs_plain_speed": speed("qemu/multifd-tls", "qemu/multifd-plain"),
     "qemu_stream_tls_vs_plain_speed": speed("qemu/stream-tls", "qemu/stream"),
+    # --streams: QEMU through migdp against QEMU over its own TCP (and TLS).
+    "streams": {
+        "stream_vs_qemu_stream_speed": speed("qemu+migdp/stream", "qemu/stream"),
+        "multifd_vs_qemu_multifd_speed": speed("qemu+migdp/multifd", "qemu/multifd-plain"),
+        "multifd_auto_vs_qemu_multifd_speed": speed("qemu+migdp/multifd-auto", "qemu/multifd-plain"),
+        "multifd_auto_vs_qemu_multifd_zstd1_speed": speed("qemu+migdp/multifd-auto", "qemu/multifd-zstd1"),
+        "encrypt_vs_qemu_multifd_tls_speed": speed("qemu+migdp/multifd-encrypt", "qemu/multifd-tls"),
+        "cpu_multifd_vs_qemu_multifd": cpu("qemu+migdp/multifd", "qemu/multifd-plain"),
+        "cpu_encrypt_vs_qemu_multifd_tls": cpu("qemu+migdp/multifd-encrypt", "qemu/multifd-tls"),
+        "auto_wire_per_guest": ratio(S["qemu+migdp/multifd-auto"]["wire_bytes"], guest),
+        "multifd_wire_per_guest": ratio(S["qemu+migdp/multifd"]["wire_bytes"], guest),
+    } if any(S[f"qemu+migdp/{c}"]["runs"] for c in VC) else None,
     "notes": "speed = 1/total_ms; ratios of medians, > 1 = migdp faster (speed) or "
              "more (wire, CPU). QEMU cpu_s: from just before migrate to both sides "
              "completed; migdp cpu_s: each process from the handshake to the "
