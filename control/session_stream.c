@@ -221,12 +221,13 @@ migdp_sess_stream_status(const struct migdp_session *s)
 
 		in += r;
 		out += w;
-		json_array_append_new(a, json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I}",
+		json_array_append_new(a, json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
 			"channel", (int)k, "state", state,
 			"bytes_sent", (json_int_t)r, "bytes_received", (json_int_t)w,
 			"zstd_frames", (json_int_t)atomic_load(&st->zstd_frames),
 			"zstd_plain", (json_int_t)atomic_load(&st->zstd_plain),
-			"zstd_bytes", (json_int_t)atomic_load(&st->zstd_bytes)));
+			"zstd_bytes", (json_int_t)atomic_load(&st->zstd_bytes),
+			"zstd_misses", (json_int_t)atomic_load(&st->zstd_misses)));
 	}
 	return json_pack("{s:s, s:i, s:I, s:I, s:o}", "socket", s->stream_path,
 			 "connections", (int)s->nconn, "bytes_sent", (json_int_t)in,

@@ -75,7 +75,8 @@ migdp_stream_chan_reset(struct migdp_chan *c, uint32_t isn)
 	s->dnext = c->rx->next;
 	s->adv_edge = isn;
 	s->peer_edge = isn + RTE_MIN(MIGDP_STREAM_FIRST_WINDOW, s->nslots);
-	s->zin = 2 * rec_room(c);
+	s->zratio = 2.0;
+	s->zin = (uint32_t)(0.8 * s->zratio * rec_room(c));
 	s->rd_end = s->end_sent = false;
 	s->tx_off = s->rx_off = 0;
 	s->staged = s->woff = 0;
@@ -179,9 +180,12 @@ next_record(struct migdp_chan *c, int fd, uint8_t *out, bool zstd, struct migdp_
 		int n = migdp_codec_compress_bytes(c->codec, s->stage, s->staged, out, room);
 
 		if (n > 0) {
-			/* Worth more input next time while it fits with room to spare. */
-			if ((uint32_t)n < room / 2 && s->zin < MIGDP_STREAM_MAX_PLAIN)
-				s->zin = RTE_MIN(s->zin * 2, MIGDP_STREAM_MAX_PLAIN);
+			/* Next time as much input as should fill a frame at the
+			 * ratio seen (EWMA), with a margin: a frame that does not
+			 * fit costs a compression for nothing. */
+			s->zratio = 0.75 * s->zratio + 0.25 * ((double)s->staged / n);
+			s->zin = RTE_MIN((uint32_t)RTE_MAX(0.8 * s->zratio * room, (double)room),
+					 MIGDP_STREAM_MAX_PLAIN);
 			r->flags = MIGDP_STREAM_F_ZSTD;
 			r->len = (uint16_t)n;
 			r->npages = s->staged;
@@ -193,8 +197,13 @@ next_record(struct migdp_chan *c, int fd, uint8_t *out, bool zstd, struct migdp_
 			s->staged = 0;
 			goto end;
 		}
-		/* Did not fit: less at once, and these bytes go raw. */
-		s->zin = RTE_MAX(s->zin / 2, room);
+		/* Did not fit: these bytes go raw, and less at once next time
+		 * (bytes that do not compress end up a frame's worth: then a
+		 * failure costs what sending them raw saves nothing of). */
+		s->zratio = RTE_MAX(1.0, s->zratio * 0.6);
+		s->zin = RTE_MIN((uint32_t)RTE_MAX(0.8 * s->zratio * room, (double)room),
+				 MIGDP_STREAM_MAX_PLAIN);
+		atomic_fetch_add_explicit(&s->zstd_misses, 1, memory_order_relaxed);
 		b->pages_fallback = 1;
 	}
 	take = RTE_MIN(s->staged, room);

@@ -51,6 +51,7 @@ struct migdp_stream {
 	_Atomic uint64_t bytes_read;   /* from our connection, sent */
 	_Atomic uint64_t bytes_written; /* to our connection */
 	_Atomic uint64_t zstd_frames, zstd_plain, zstd_bytes; /* sent compressed */
+	_Atomic uint64_t zstd_misses;  /* compressed, did not fit a frame: sent raw */
 	/* Owned by the channel lcore: sending. */
 	bool rd_end;                   /* read() returned 0 or failed */
 	bool end_sent;                 /* the EOF (or RST) record left, at end_seq */
@@ -61,6 +62,7 @@ struct migdp_stream {
 	uint8_t *stage;                /* bytes read, not yet sent (compression) */
 	uint32_t staged;
 	uint32_t zin;                  /* bytes to compress at once (adapts) */
+	double zratio;                 /* recent plain / compressed (EWMA) */
 	/* Owned by the channel lcore: receiving. */
 	uint32_t nslots;               /* power of two */
 	uint64_t dnext;                /* extended sequence to write next */

@@ -104,7 +104,7 @@ migdp_codec_compress_bytes(struct migdp_codec_ctx *ctx, const void *src,
 
 	if (len == 0 || len > MIGDP_STREAM_MAX_PLAIN)
 		return -EINVAL;
-	n = ZSTD_compressCCtx(ctx->cctx, out, cap, src, len, ctx->level > 0 ? ctx->level : 1);
+	n = ZSTD_compressCCtx(ctx->cctx, out, cap, src, len, ctx->level != 0 ? ctx->level : 1);
 	if (!ZSTD_isError(n))
 		return (int)n;
 	return ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall ? 0 : -EIO;
