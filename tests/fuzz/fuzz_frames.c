@@ -88,6 +88,17 @@ check_rec(const struct migdp_rec *r)
 {
 	bool whole = r->frag_off == 0 && r->ver_delta == 0;
 
+	if (r->type == MIGDP_REC_STREAM) { /* bytes at any stream offset */
+		FUZZ_CHECK(!(r->flags & ~MIGDP_STREAM_F_ALL) && whole);
+		FUZZ_CHECK(r->npages <= MIGDP_STREAM_MAX_PLAIN);
+		FUZZ_CHECK((r->flags & MIGDP_STREAM_F_ZSTD) ? r->len >= 1 && r->npages >= 1 :
+			   r->len == r->npages);
+		FUZZ_CHECK(r->npages > 0 || (r->flags & (MIGDP_STREAM_F_EOF | MIGDP_STREAM_F_RST)));
+		FUZZ_CHECK(!(r->flags & MIGDP_STREAM_F_RST) || r->npages == 0);
+		FUZZ_CHECK(r->gpa + r->npages >= r->gpa);
+		return;
+	}
+	FUZZ_CHECK(r->flags == 0);
 	FUZZ_CHECK((r->gpa & (MIGDP_PAGE_SIZE - 1)) == 0);
 	FUZZ_CHECK((unsigned __int128)r->gpa +
 		   ((unsigned __int128)r->npages << MIGDP_PAGE_SHIFT) <= UINT64_MAX);

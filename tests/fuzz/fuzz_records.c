@@ -134,6 +134,23 @@ apply(struct migdp_codec_ctx *c, const struct migdp_rec *r, unsigned flags)
 	uint64_t len = (uint64_t)r->npages << MIGDP_PAGE_SHIFT;
 	uint8_t *dst;
 
+	if (r->type == MIGDP_REC_STREAM) { /* a stream session's (chan_stream.c) */
+		static uint8_t sbuf[MIGDP_STREAM_MAX_PLAIN + 64];
+
+		FUZZ_CHECK(r->npages <= MIGDP_STREAM_MAX_PLAIN);
+		memset(sbuf + r->npages, 0xa5, 64);
+		if (r->flags & MIGDP_STREAM_F_ZSTD) {
+			if (migdp_codec_decompress_bytes(c, r->data, r->len, sbuf, r->npages) < 0)
+				return;
+		} else {
+			FUZZ_CHECK(r->len == r->npages);
+			memcpy(sbuf, r->data, r->len);
+		}
+		(void)migdp_crc32c(sbuf, r->npages);
+		for (unsigned i = 0; i < 64; i++) /* never past the plain size */
+			FUZZ_CHECK(sbuf[r->npages + i] == 0xa5);
+		return;
+	}
 	/* migshim_session_gpa_to_hva() of a one-region session. */
 	if (r->gpa < FUZZ_GUEST_GPA || r->gpa - FUZZ_GUEST_GPA >= GUEST_LEN ||
 	    len > GUEST_LEN - (r->gpa - FUZZ_GUEST_GPA))

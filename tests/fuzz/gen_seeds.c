@@ -316,6 +316,28 @@ data_seeds(void)
 	ADD(migdp_data_add(&d, &z));
 	data_seed("data_mixed", MIGDP_MTU_MAX, 0, 13, &d, both, 2);
 
+	/* Stream sessions: bytes at an offset, raw with the stream's end, and
+	 * one zstd frame of them. */
+	migdp_data_init(&d, MIGDP_MTU_MAX);
+	r = (struct migdp_rec){.gpa = 123457, .type = MIGDP_REC_STREAM, .len = 3000,
+		.npages = 3000, .flags = MIGDP_STREAM_F_EOF, .data = pages, .crc_at_build = true};
+	ADD(migdp_data_add(&d, &r));
+	data_seed("data_stream", MIGDP_MTU_MAX, 0, 14, &d, plain_mode, 1);
+	{
+		int n = migdp_codec_compress_bytes(plain, pages, 4 * PG, zbuf, MIGDP_MTU_MAX - 200);
+
+		if (n <= 0) {
+			errno = EINVAL;
+			die("stream zstd");
+		}
+		migdp_data_init(&d, MIGDP_MTU_MAX);
+		r = (struct migdp_rec){.gpa = 4 * PG, .type = MIGDP_REC_STREAM, .len = (uint16_t)n,
+			.npages = 4 * PG, .flags = MIGDP_STREAM_F_ZSTD, .data = zbuf,
+			.crc = migdp_crc32c(pages, 4 * PG)};
+		ADD(migdp_data_add(&d, &r));
+		data_seed("data_stream_zstd", MIGDP_MTU_MAX, 0, 15, &d, plain_mode, 1);
+	}
+
 	/* A dictionary as the peer sends it, for the dictionary loader. */
 	{
 		size_t len;
