@@ -241,6 +241,14 @@ vm_accept(void)
 		migshim_session_close(ss);
 		return;
 	}
+	for (i = 0; i < MIGDP_MAX_SESSIONS; i++)
+		if (D.slots[i].active && D.slots[i].sess.stream &&
+		    strcmp(D.slots[i].sess.vm, migshim_session_name(ss)) == 0) {
+			MIGDP_LOG(ERR, "VM '%s' refused: a stream session has that name",
+				  migshim_session_name(ss));
+			migshim_session_close(ss);
+			return;
+		}
 	for (i = 0; i < MAX_VMS && D.vms[i] != NULL; i++)
 		;
 	if (i == MAX_VMS) {

@@ -150,6 +150,13 @@ start_cmd(json_t *args, enum migdp_role role, bool stream, char *err, size_t err
 				 name);
 			return NULL;
 		}
+		for (i = 0; i < MIGDP_MAX_SESSIONS; i++)
+			if (D.slots[i].active && D.slots[i].sess.stream &&
+			    strcmp(D.slots[i].sess.stream_path, path) == 0) {
+				snprintf(err, errlen, "socket '%s' is stream session '%s''s already",
+					 path, D.slots[i].sess.vm);
+				return NULL;
+			}
 		if (migdp_daemon_begin(-1, name, path, ip.s_addr, key,
 				       enc == NULL ? -1 : json_is_true(enc), err, errlen) < 0)
 			return NULL;

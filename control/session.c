@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 
 #include <rte_ethdev.h>
@@ -553,6 +554,10 @@ end(struct migdp_session *s)
 	}
 	if (s->stream && !s->leak)
 		migdp_sess_stream_close(s);
+	else if (s->stream) /* an lcore may hold them: ended, not freed */
+		for (i = 0; i < MIGDP_MAX_CHANNELS; i++)
+			if (s->conn_fd[i] >= 0)
+				shutdown(s->conn_fd[i], SHUT_RDWR);
 	for (i = 0; i < s->ctx->nch; i++) { /* the lcores have stopped */
 		migdp_codec_ctx_set_dict(s->ctx->chans[i]->codec, NULL);
 		s->ctx->chans[i]->dict_in_use = NULL;

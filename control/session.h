@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -151,8 +152,11 @@ struct migdp_session {
 	bool stream;
 	char stream_path[108];
 	int listen_fd;               /* source: -1 when none */
+	dev_t listen_dev;            /* ... the socket file it bound */
+	ino_t listen_ino;
 	int conn_fd[MIGDP_MAX_CHANNELS]; /* -1 until accepted / connected */
 	unsigned nconn;
+	uint64_t connect_since_ns;   /* destination: not listening since */
 	uint64_t closed_ns;          /* every connection closed both ways since */
 	unsigned auth_refusals;      /* handshake frames refused for their MAC */
 	char auth_note[112];         /* the last such refusal */

@@ -43,6 +43,7 @@ check_hello(const struct migdp_session *s, const struct migdp_hello *h,
 	*why = MIGDP_R_CHANNELS;
 	if (s->stream && h->nchannels != s->ctx->nch)
 		return "channel count mismatch";
+	*why = MIGDP_R_LAYOUT;
 	if (s->stream)
 		return h->nregions == 0 && h->block_pages == 0 ? NULL :
 			"a stream HELLO with guest memory regions";

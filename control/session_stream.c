@@ -10,7 +10,7 @@
  * connection that fails (or the peer's) fails it, and ending closes every
  * connection, so each hypervisor sees an end or an error, never a hang. */
 #include <errno.h>
-#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,6 +24,9 @@
 /* Every connection closed: the session stays this long to acknowledge the
  * peer's last frames again if our ACK was lost (TCP's TIME_WAIT). */
 #define CLOSE_LINGER_NS 300000000ull
+/* How long the destination tries the hypervisor's incoming socket before
+ * it fails the session ("no such file", "connection refused"). */
+#define CONNECT_WAIT_NS 10000000000ull
 
 static int
 unix_addr(const char *path, struct sockaddr_un *a)
@@ -53,21 +56,39 @@ migdp_sess_stream_setup(struct migdp_session *s, const char *name, const char *p
 	snprintf(s->stream_path, sizeof(s->stream_path), "%s", path);
 	if (!s->source)
 		return 0; /* connected once the streams come */
-	/* A socket left by an earlier run is replaced; anything else is not ours. */
-	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "'%s' exists and is not a socket", path);
-		return -1;
+	/* A socket left by an earlier run (nobody listens) is replaced; a
+	 * live one, or anything else, is not ours. */
+	if (lstat(path, &st) == 0) {
+		int probe = S_ISSOCK(st.st_mode) ?
+			socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
+		bool live = probe >= 0 && (connect(probe, (struct sockaddr *)&a, sizeof(a)) == 0 ||
+					   errno == EAGAIN);
+
+		if (probe >= 0)
+			close(probe);
+		if (!S_ISSOCK(st.st_mode) || live) {
+			snprintf(err, errlen, "'%s' exists and is %s", s->stream_path,
+				 live ? "a socket in use" : "not a socket");
+			return -1;
+		}
+		unlink(path);
 	}
-	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    chmod(path, 0600) < 0 || listen(fd, MIGDP_MAX_CHANNELS) < 0) {
-		snprintf(err, errlen, "cannot listen on '%s': %s", path, strerror(errno));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		snprintf(err, errlen, "cannot listen on '%s': %s", s->stream_path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
+	if (chmod(path, 0600) < 0 || listen(fd, MIGDP_MAX_CHANNELS) < 0 || lstat(path, &st) < 0) {
+		snprintf(err, errlen, "cannot listen on '%s': %s", s->stream_path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
 	s->listen_fd = fd;
+	s->listen_dev = st.st_dev;
+	s->listen_ino = st.st_ino;
 	MIGDP_LOG(INFO, "stream session %s: listening on %s (%u channels)", name, path,
 		  s->ctx->nch);
 	return 0;
@@ -86,8 +107,13 @@ migdp_sess_stream_close(struct migdp_session *s)
 			atomic_store(&s->ctx->chans[i]->sc->fd, -1);
 	}
 	if (s->listen_fd >= 0) {
+		struct stat st;
+
 		close(s->listen_fd);
-		unlink(s->stream_path);
+		/* Ours still (nobody bound the path since): removed. */
+		if (lstat(s->stream_path, &st) == 0 && st.st_dev == s->listen_dev &&
+		    st.st_ino == s->listen_ino)
+			unlink(s->stream_path);
 		s->listen_fd = -1;
 	}
 }
@@ -112,8 +138,8 @@ accept_all(struct migdp_session *s)
 		if (s->nconn >= s->ctx->nch) {
 			close(fd);
 			migdp_sess_fail(s, "the hypervisor opened connection %u; this migdp has %u "
-					"channels (QEMU: multifd-channels at most %u)", s->nconn + 1,
-					s->ctx->nch, s->ctx->nch - 1);
+					"channels (QEMU: one connection, and one per multifd channel)",
+					s->nconn + 1, s->ctx->nch);
 			return;
 		}
 		give(s, s->nconn, fd);
@@ -124,7 +150,7 @@ accept_all(struct migdp_session *s)
 
 /* Destination: connect channel k's stream once it came, in order. */
 static void
-connect_all(struct migdp_session *s)
+connect_all(struct migdp_session *s, uint64_t now)
 {
 	struct sockaddr_un a;
 	unsigned k = s->nconn;
@@ -133,7 +159,9 @@ connect_all(struct migdp_session *s)
 	if (k >= s->ctx->nch || !atomic_load(&s->ctx->chans[k]->sc->peer_opened))
 		return;
 	unix_addr(s->stream_path, &a);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a full backlog is EAGAIN (tried again next step),
+	 * never a control lcore stuck in connect(). */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		int e = errno;
 
@@ -141,11 +169,19 @@ connect_all(struct migdp_session *s)
 			close(fd);
 		if (e == EAGAIN || e == EINTR) /* its backlog is full: next step */
 			return;
+		/* Not listening yet (migrate-incoming may come a little after
+		 * the source's first bytes): tried again for a while. */
+		if ((e == ENOENT || e == ECONNREFUSED) &&
+		    (s->connect_since_ns == 0 || now - s->connect_since_ns < CONNECT_WAIT_NS)) {
+			if (s->connect_since_ns == 0)
+				s->connect_since_ns = now;
+			return;
+		}
 		migdp_sess_fail(s, "cannot connect to the hypervisor's incoming socket '%s': %s",
 				s->stream_path, strerror(e));
 		return;
 	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	s->connect_since_ns = 0;
 	give(s, k, fd);
 }
 
@@ -175,12 +211,14 @@ migdp_sess_stream_step(struct migdp_session *s, uint64_t now)
 	if (s->source)
 		accept_all(s);
 	else
-		connect_all(s);
+		connect_all(s, now);
 	for (k = 0; k < s->nconn && !migdp_fsm_terminal(&s->fsm); k++) {
 		struct migdp_stream *st = s->ctx->chans[k]->sc;
 		unsigned ends = atomic_load(&st->ends);
 
-		if (ends & MIGDP_STREAM_LOCAL_ERR)
+		if ((ends & MIGDP_STREAM_LOCAL_ERR) && atomic_load(&st->err) == EPROTO)
+			migdp_sess_fail(s, "channel %u: the peer's stream is not in order", k);
+		else if (ends & MIGDP_STREAM_LOCAL_ERR)
 			migdp_sess_fail(s, "channel %u: the hypervisor's connection failed: %s", k,
 					strerror(atomic_load(&st->err)));
 		else if (ends & MIGDP_STREAM_PEER_RST)
@@ -197,7 +235,13 @@ migdp_sess_stream_step(struct migdp_session *s, uint64_t now)
 		s->closed_ns = now;
 		s->rep.transfer_ns = now - s->t_data;
 	}
-	if (now - s->closed_ns >= CLOSE_LINGER_NS) {
+	/* Linger a few retransmission timeouts of the slowest channel: a
+	 * peer whose last ACK from us was lost resends by then. */
+	uint64_t linger = CLOSE_LINGER_NS;
+
+	for (k = 0; k < s->ctx->nch; k++)
+		linger = RTE_MAX(linger, 3 * migdp_tx_rto(s->ctx->chans[k]->tx));
+	if (now - s->closed_ns >= linger) {
 		s->rep.total_ns = now - s->start_ns;
 		migdp_sess_event(s, MIGDP_EV_STREAMS_CLOSED, "every connection closed both ways");
 	}

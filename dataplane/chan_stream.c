@@ -329,7 +329,8 @@ on_data(struct migdp_chan *c, const struct migdp_frame *f, uint64_t now)
 
 	migdp_rec_iter_init(&it, f->payload, f->payload_len, f->nrecords);
 	if (f->nrecords != 1 || !migdp_rec_iter_next(&it, &r) || r.type != MIGDP_REC_STREAM) {
-		c->st.drops[MIGDP_DROP_REC_TYPE]++;
+		c->st.drops[it.drop != MIGDP_DROP_NONE ? it.drop : f->nrecords != 1 ?
+			    MIGDP_DROP_REC_COUNT : MIGDP_DROP_REC_TYPE]++;
 		return;
 	}
 	if ((int32_t)d >= 0) { /* not behind what was written */
@@ -400,7 +401,7 @@ deliver(struct migdp_chan *c, int fd, uint64_t now)
 			MIGDP_LOG(ERR, "channel %u: stream bytes at offset %llu, expected %llu",
 				  c->id, (unsigned long long)sl->off,
 				  (unsigned long long)s->rx_off);
-			local_error(c, EPROTO, "the peer's stream");
+			local_error(c, EPROTO, "ordering");
 			break;
 		}
 		while (s->woff < sl->len) {

@@ -215,7 +215,7 @@ enum migdp_rec_type {
 #define MIGDP_STREAM_F_ALL (MIGDP_STREAM_F_ZSTD | MIGDP_STREAM_F_EOF | \
 			    MIGDP_STREAM_F_RST)
 /** Plain bytes one STREAM record decodes to, at most. */
-#define MIGDP_STREAM_MAX_PLAIN (4u * MIGDP_MTU_MAX)
+#define MIGDP_STREAM_MAX_PLAIN 32768u
 
 /** A compressed page sent in fragments (MIGDP_REC_ZSTD_FRAG) is a stream:
  * this header, then one zstd frame of the page. Fragments carry the CRC32C

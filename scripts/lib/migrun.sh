@@ -194,8 +194,7 @@ mr_start_migdp() {
 # $1 for both), a stream session NAME ($2, default s1) on each. The source's
 # hypervisor connects to $MR_STREAM_OUT (QEMU: migrate unix:$MR_STREAM_OUT),
 # the destination migdp to $MR_STREAM_IN (QEMU: migrate-incoming
-# unix:$MR_STREAM_IN). MR_STREAM_KEY: key-file and encrypt of the sessions
-# ("" none; MR_SECURITY sets the daemons' own key).
+# unix:$MR_STREAM_IN). MR_SECURITY sets the daemons' key.
 mr_ctl() { "$MR_BUILD/control/migctl" --socket "$MR_DIR/$1-control.sock" "${@:2}"; }
 mr_stream_start() {
 	local name=${2:-s1}
@@ -220,7 +219,7 @@ mr_stream_wait() {
 		s=$(mr_ctl source --json status "$1" 2>/dev/null | jq -r .state)
 		d=$(mr_ctl destination --json status "$1" 2>/dev/null | jq -r .state)
 		case "$s $d" in
-		*handshake*|*streaming*|*setup*|"null"*|*" null") ;;
+		*handshake*|*streaming*|*setup*|"null"*|*" null"|" ") ;;
 		*) break ;;
 		esac
 		sleep 0.1

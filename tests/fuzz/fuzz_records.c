@@ -144,7 +144,8 @@ apply(struct migdp_codec_ctx *c, const struct migdp_rec *r, unsigned flags)
 				return;
 		} else {
 			FUZZ_CHECK(r->len == r->npages);
-			memcpy(sbuf, r->data, r->len);
+			if (r->len > 0)
+				memcpy(sbuf, r->data, r->len);
 		}
 		(void)migdp_crc32c(sbuf, r->npages);
 		for (unsigned i = 0; i < 64; i++) /* never past the plain size */

@@ -9,6 +9,7 @@
 #   fault_memif   drop, duplicate, reorder and corrupt on both links
 #   slow_reader   the destination end stops reading for 2 s: back-pressure
 #   too_many      more connections than channels: refused with the reason
+#   socket_in_use a path in use (another session, another program) refused
 #   encrypt_memif migdp's encryption, zstd
 set -uo pipefail
 BUILD=$1 CASE=$2
@@ -43,6 +44,7 @@ ends() { # conns, bytes, extra source args
 		>"$MR_DIR/sink.out" 2>&1 &
 	PPIDS+=($!)
 	SINK=$!
+	for _ in $(seq 1 100); do [ -S "$MR_STREAM_IN" ] && break; sleep 0.05; done
 	python3 "$PEER" source --socket "$MR_STREAM_OUT" --conns "$1" --bytes "$2" \
 		--timeout 90 "${@:3}" >"$MR_DIR/peer-source.out" 2>&1 &
 	PPIDS+=($!)
@@ -125,6 +127,24 @@ too_many)
 	[[ $why == *"opened connection 2; this migdp has 1 channels"* ]] || fail "reason: $why"
 	grep -q '"ok": false' "$MR_DIR/peer-source.out" || fail "the source end did not see the failure"
 	echo "PASS ($CASE): $why"
+	;;
+socket_in_use)
+	# A path another session or program listens on is never taken (nor
+	# removed): refused with the reason; a stale socket file is replaced.
+	start ""
+	out=$(ctl source stream s2 198.18.0.2 "$MR_STREAM_OUT" 2>&1) && fail "a second session took $MR_STREAM_OUT"
+	[[ $out == *"is stream session 's1''s already"* ]] || fail "second session: $out"
+	python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); time.sleep(30)' \
+		"$MR_DIR/other.sock" &
+	PPIDS+=($!)
+	sleep 0.5
+	out=$(ctl source stream s3 198.18.0.2 "$MR_DIR/other.sock" 2>&1) && fail "took a live socket"
+	[[ $out == *"a socket in use"* ]] || fail "live socket: $out"
+	[ -S "$MR_DIR/other.sock" ] || fail "the other program's socket was removed"
+	kill "${PPIDS[-1]}"; sleep 0.2 # its socket file stays, nobody listens
+	ctl source stream s4 198.18.0.2 "$MR_DIR/other.sock" >/dev/null || fail "stale socket not replaced"
+	ctl source cancel s4 >/dev/null
+	echo "PASS ($CASE): a second session and a live socket refused, a stale one replaced"
 	;;
 *)
 	echo "unknown case $CASE" >&2
