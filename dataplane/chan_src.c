@@ -346,8 +346,8 @@ digest_frame(struct migdp_chan *c, const struct migdp_data *d)
 	}
 }
 
-static void
-release(void *arg, uint32_t seq, uint64_t cookie)
+void
+migdp_chan_release_frame(void *arg, uint32_t seq, uint64_t cookie)
 {
 	RTE_SET_USED(arg);
 	RTE_SET_USED(seq);
@@ -528,7 +528,7 @@ handle(struct migdp_chan *c, const struct migdp_frame *f, uint64_t now)
 {
 	switch (f->msg.type) {
 	case MIGDP_T_ACK:
-		if (migdp_tx_on_ack(c->tx, now, &f->msg.u.ack, release, c) < 0)
+		if (migdp_tx_on_ack(c->tx, now, &f->msg.u.ack, migdp_chan_release_frame, c) < 0)
 			c->st.drops[MIGDP_DROP_SEQ_OLD]++;
 		break;
 	case MIGDP_T_FIN: /* the destination echoes our FIN */

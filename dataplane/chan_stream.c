@@ -225,14 +225,6 @@ end:
 	return true;
 }
 
-static void
-release(void *arg, uint32_t seq, uint64_t cookie)
-{
-	RTE_SET_USED(arg);
-	RTE_SET_USED(seq);
-	rte_pktmbuf_free((struct rte_mbuf *)(uintptr_t)cookie);
-}
-
 /* New frames while the window, the receiver's edge and pacing allow. */
 static unsigned
 send_new(struct migdp_chan *c, int fd, uint64_t now)
@@ -450,7 +442,7 @@ stream_frame(struct migdp_chan *c, const struct migdp_frame *f, uint64_t now)
 		on_data(c, f, now);
 		break;
 	case MIGDP_T_ACK:
-		if (migdp_tx_on_ack(c->tx, now, &f->msg.u.ack, release, c) < 0) {
+		if (migdp_tx_on_ack(c->tx, now, &f->msg.u.ack, migdp_chan_release_frame, c) < 0) {
 			c->st.drops[MIGDP_DROP_SEQ_OLD]++;
 			break;
 		}

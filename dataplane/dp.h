@@ -321,6 +321,8 @@ extern const struct migdp_chan_role migdp_chan_stream_role;
 void migdp_chan_src_pace(struct migdp_chan *c, uint64_t now);
 unsigned migdp_chan_retransmit(struct migdp_chan *c, uint64_t now);
 void migdp_chan_src_link(struct migdp_chan *c, uint64_t now);
+/** The transport released a kept frame (its cookie, the mbuf): freed. */
+void migdp_chan_release_frame(void *arg, uint32_t seq, uint64_t cookie);
 
 /** Channel lcore entry points (rte_eal_remote_launch). */
 int migdp_chan_src_main(void *chan);
